@@ -1,0 +1,211 @@
+"""Bronze: each Olist export lands in a Delta table, with its quarantine beside it.
+
+One multi-asset per source table (built from its contract) writes two assets through the Delta
+IO manager: ``bronze/<table>`` (rows that meet the contract) and ``quarantine/<table>`` (rows
+that do not, with the raw record, file, line and reason). Event tables are partitioned by week
+and backfill a whole range in one run: the source file is parsed once, and exactly the range is
+replaced in one Delta transaction per table. After the writes commit, the checks run on the rows
+read back from Delta.
+"""
+
+
+import datetime as dt
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from olist_next_assets.defs.bronze import checks
+from olist_next_assets.defs.partitions import partition_bounds, weekly_partitions
+from olist_next_assets.defs.resources import LakeResource, LandingZone
+from olist_next_assets.lib.contracts import CONTRACTS, WEEK_COLUMN, Contract, Placement
+from olist_next_assets.lib.delta_io import column_schema, window_filter
+from olist_next_assets.lib.ingest import (
+    QUARANTINE_SCHEMA,
+    ContractViolation,
+    IngestResult,
+    check_header,
+    ingest,
+    read_source,
+)
+from olist_next_assets.lib.previews import markdown_preview
+
+OWNERS = ["team:data-engineering"]
+
+
+def bronze_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["bronze", table])
+
+
+def quarantine_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["quarantine", table])
+
+
+def _upstream(contract: Contract) -> dict[str, tuple[str, list[str]]]:
+    """Upstream bronze tables this one reads: input name -> (table, columns)."""
+    needed: dict[str, list[str]] = {}
+    if contract.placement is Placement.PARENT_ORDER:
+        needed.setdefault("orders", []).extend(["order_id", WEEK_COLUMN])
+    for ref in contract.references:
+        needed.setdefault(ref.table, []).append(ref.target_column)
+    return {f"upstream_{table}": (table, sorted(set(cols))) for table, cols in needed.items()}
+
+
+def _asset_in(contract: Contract, table: str, columns: list[str]) -> dg.AssetIn:
+    upstream = CONTRACTS[table]
+    mapping = dg.AllPartitionMapping() if contract.partitioned and upstream.partitioned else None
+    return dg.AssetIn(
+        key=bronze_key(table),
+        metadata={"columns": columns},
+        partition_mapping=mapping,
+        dagster_type=pl.LazyFrame,
+    )
+
+
+def _out_metadata(schema: pl.Schema, partitioned: bool, owns_null: bool = False) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"dagster/column_schema": column_schema(schema)}
+    if partitioned:
+        metadata["partition_expr"] = WEEK_COLUMN
+        metadata["owns_null_partition"] = owns_null
+    return metadata
+
+
+def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
+    table = contract.table
+    upstream = _upstream(contract)
+    kinds = {"polars", "delta"}
+
+    @dg.multi_asset(
+        name=f"bronze_{table}",
+        group_name="bronze",
+        outs={
+            "rows": dg.AssetOut(
+                key=bronze_key(table),
+                io_manager_key="delta_io_manager",
+                description=f"{contract.description} Source: {contract.source_file}. "
+                + (f"Partitioned by {contract.placement.value} (Monday, UTC)." if contract.partitioned else "Unpartitioned."),
+                metadata=_out_metadata(contract.bronze_schema(), contract.partitioned),
+                owners=OWNERS,
+                kinds=kinds,
+                tags={"layer": "bronze"},
+            ),
+            "quarantine": dg.AssetOut(
+                key=quarantine_key(table),
+                io_manager_key="delta_io_manager",
+                description=f"Rows of {contract.source_file} that broke the contract: raw record, "
+                "file, line and reason. Rows with no week (orphans, bad timestamps) have week = null.",
+                metadata=_out_metadata(QUARANTINE_SCHEMA, contract.partitioned, owns_null=True),
+                owners=OWNERS,
+                kinds=kinds,
+                tags={"layer": "quarantine"},
+            ),
+        },
+        ins={name: _asset_in(contract, t, cols) for name, (t, cols) in upstream.items()},
+        partitions_def=weekly_partitions if contract.partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if contract.partitioned else None,
+        check_specs=checks.check_specs(contract, bronze_key(table)),
+        description=f"Ingest {contract.source_file} under its data contract.",
+    )
+    def _bronze(context: dg.AssetExecutionContext, landing: LandingZone, lake: LakeResource, **inputs: pl.LazyFrame):
+        yield from materialize_bronze(context, contract, landing, lake, inputs)
+
+    return _bronze
+
+
+def _previous_source_columns(context: dg.AssetExecutionContext, key: dg.AssetKey) -> list[str] | None:
+    event = context.instance.get_latest_materialization_event(key)
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("source_columns")
+    return list(value.value) if value is not None else None
+
+
+def materialize_bronze(
+    context: dg.AssetExecutionContext,
+    contract: Contract,
+    landing: LandingZone,
+    lake: LakeResource,
+    inputs: dict[str, pl.LazyFrame],
+):
+    key = bronze_key(contract.table)
+    path = landing.path(contract.source_file)
+    previous_columns = _previous_source_columns(context, key)
+    header = check_header(path, contract)
+    if header.missing:
+        yield checks.source_schema_drift(contract, header, previous_columns)
+        raise dg.Failure(description=str(ContractViolation(
+            f"{path.name}: contract column(s) {', '.join(header.missing)} missing; nothing was written."
+        )))
+
+    window = None
+    if contract.partitioned:
+        time_window = context.partition_time_window
+        window = (time_window.start.date(), time_window.end.date())
+    order_weeks = inputs["upstream_orders"].collect() if contract.placement is Placement.PARENT_ORDER else None
+    raw, header = read_source(path, contract)
+    result = ingest(
+        raw,
+        header,
+        contract,
+        path.name,
+        window=window,
+        partition_bounds=partition_bounds() if contract.partitioned else None,
+        order_weeks=order_weeks,
+    )
+
+    yield dg.Output(result.bronze, output_name="rows", metadata=_bronze_metadata(result, header.columns))
+    yield dg.Output(result.quarantine, output_name="quarantine", metadata=_quarantine_metadata(result))
+
+    # The IO manager has committed both outputs: check what is actually in Delta now.
+    written = _read_back(lake, key, window, owns_null=False)
+    quarantined = _read_back(lake, quarantine_key(contract.table), window, owns_null=True)
+    yield checks.contract_conformance(contract, written)
+    yield checks.row_reconciliation(result, written.height, quarantined.height)
+    yield checks.source_schema_drift(contract, header, previous_columns)
+    if contract.primary_key:
+        yield checks.primary_key_unique(contract, written)
+    if contract.references:
+        yield checks.referential_integrity(_orphans(contract, written, inputs))
+
+
+def _read_back(lake: LakeResource, key: dg.AssetKey, window: tuple[dt.date, dt.date] | None, owns_null: bool) -> pl.DataFrame:
+    frame = lake.scan(key)
+    if frame is None:
+        return pl.DataFrame()
+    if window is not None:
+        frame = frame.filter(window_filter(WEEK_COLUMN, *window, owns_null))
+    return frame.collect()
+
+
+def _orphans(contract: Contract, written: pl.DataFrame, inputs: dict[str, pl.LazyFrame]) -> dict[str, tuple[int, int]]:
+    found = {}
+    for ref in contract.references:
+        targets = inputs[f"upstream_{ref.table}"].select(pl.col(ref.target_column).unique()).collect()
+        values = written.select(pl.col(ref.column)).drop_nulls()
+        missing = values.join(targets, left_on=ref.column, right_on=ref.target_column, how="anti").height
+        found[f"{ref.column} -> {ref.table}"] = (values.height, missing)
+    return found
+
+
+def _bronze_metadata(result: IngestResult, source_columns: list[str]) -> dict[str, Any]:
+    return {
+        "source_columns": dg.MetadataValue.json(source_columns),
+        "source_records": result.source_records,
+        "rows_written": result.bronze.height,
+        "rows_quarantined": result.quarantine.height,
+        "rescued_columns": dg.MetadataValue.json(result.header.extra),
+        "preview": dg.MetadataValue.md(markdown_preview(result.bronze)),
+    }
+
+
+def _quarantine_metadata(result: IngestResult) -> dict[str, Any]:
+    return {
+        "rows_quarantined": result.quarantine.height,
+        "unplaced_rows": result.quarantined_unplaced,
+        "reasons": dg.MetadataValue.json(result.reasons()),
+        "preview": dg.MetadataValue.md(markdown_preview(result.quarantine.select("source_line", "reason", "raw_record"))),
+    }
+
+
+bronze_assets = [build_bronze_asset(contract) for contract in CONTRACTS.values()]
+bronze_table_keys = [bronze_key(table) for table in CONTRACTS]

@@ -1,0 +1,84 @@
+"""Resources per environment, chosen in one place (``OLIST_ENV``: ``dev`` by default, ``prod``).
+
+dev runs offline under ``$DAGSTER_HOME`` (``dagster_home/`` in the repository): lake in
+``lake/``, landing zone in ``landing/``. prod takes every location from the environment through
+``dg.EnvVar`` and refuses to start when one is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REQUIRED_IN_PROD = ("OLIST_LAKE_ROOT", "OLIST_LANDING_DIR")
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / "dagster_home").resolve()
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Where the Delta tables live; assets use it to read back what their IO manager wrote."""
+
+    root: str
+
+    def uri(self, key: dg.AssetKey) -> str:
+        return f"{self.root.rstrip('/')}/{'/'.join(key.path)}"
+
+    def scan(self, key: dg.AssetKey) -> pl.LazyFrame | None:
+        """The table as a lazy frame, or None when it has never been written."""
+        uri = self.uri(key)
+        if not uri.startswith(("s3://", "gs://", "az://", "abfss://")) and not (Path(uri) / "_delta_log").exists():
+            return None
+        return pl.scan_delta(uri)
+
+
+class LandingZone(dg.ConfigurableResource):
+    """The directory where the nine Olist CSV exports are dropped (generated or real)."""
+
+    root: str
+
+    def path(self, source_file: str) -> Path:
+        path = Path(self.root) / source_file
+        if not path.is_file():
+            raise dg.Failure(
+                description=f"{source_file} is not in the landing zone {self.root}.",
+                metadata={
+                    "fix": "Run `olist-next generate --out <landing>` or drop the Kaggle CSVs there."
+                },
+            )
+        return path
+
+
+def _require_prod_settings() -> None:
+    missing = [name for name in REQUIRED_IN_PROD if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError(
+            f"OLIST_ENV=prod needs {', '.join(missing)} in the environment; "
+            "dev defaults are never used in prod."
+        )
+
+
+def resources_for_env(env: str | None = None) -> dict[str, object]:
+    env = env or os.environ.get("OLIST_ENV", "dev")
+    if env == "prod":
+        _require_prod_settings()
+        lake_root, landing_root = dg.EnvVar("OLIST_LAKE_ROOT"), dg.EnvVar("OLIST_LANDING_DIR")
+        lake_value = os.environ["OLIST_LAKE_ROOT"]
+    elif env == "dev":
+        home = dagster_home()
+        lake_value = os.environ.get("OLIST_LAKE_ROOT", str(home / "lake"))
+        lake_root, landing_root = lake_value, os.environ.get("OLIST_LANDING_DIR", str(home / "landing"))
+    else:
+        raise ValueError(f"OLIST_ENV must be 'dev' or 'prod', not {env!r}.")
+    return {
+        "delta_io_manager": WeeklyDeltaPolarsIOManager(root_uri=lake_root, storage_options={"local": {}}),
+        "lake": LakeResource(root=lake_root),
+        "landing": LandingZone(root=landing_root),
+    }
