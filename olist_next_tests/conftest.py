@@ -37,5 +37,41 @@ def range_tags(first: str, last: str) -> dict[str, str]:
 
 @pytest.fixture
 def instance() -> dg.DagsterInstance:
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
+    """An in-memory instance: real runs and event log, without SQLite's per-event cost."""
+    return dg.DagsterInstance.ephemeral()
+
+
+def run_bronze(
+    lake: Path,
+    landing: Path,
+    instance: dg.DagsterInstance,
+    first: str | None = None,
+    last: str | None = None,
+    tables: list[str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Run the real bronze job (assets + checks) over a week range, against test folders."""
+    from olist_next_assets.defs import bronze
+    from olist_next_assets.defs.partitions import weekly_partitions
+
+    keys = weekly_partitions.get_partition_keys()
+    selection = dg.AssetSelection.groups("bronze")
+    if tables is not None:
+        selection = dg.AssetSelection.assets(*[["bronze", t] for t in tables], *[["quarantine", t] for t in tables])
+    subset = dg.define_asset_job("bronze_subset", selection=selection)
+    definitions = dg.Definitions.merge(
+        bronze.defs, dg.Definitions(jobs=[subset], resources=lake_resources(lake, landing))
+    )
+    job = definitions.resolve_job_def("bronze_subset")
+    return job.execute_in_process(
+        instance=instance, tags=range_tags(first or keys[0], last or keys[-1]), raise_on_error=False
+    )
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory) -> Path:
+    """The synthetic release at 2,000 customers (about a second to generate), shared read-only."""
+    from olist_next_assets.lib.synthetic import generate
+
+    landing = tmp_path_factory.mktemp("landing")
+    generate(landing, customers=2000, seed=7)
+    return landing

@@ -12,8 +12,6 @@ the type handler's range logic:
 * reads filter ``[start, end)``, so a range returns every week in it;
 * the partition column must be a ``Date`` holding the week start (strings would overwrite the
   whole table, timestamps fail on load): we check it and fail with a clear message;
-* an output may opt in to owning rows whose partition value is null (``owns_null_partition``
-  metadata): used by quarantine tables for rows that cannot be placed in any week.
 
 ``dagster-delta`` 0.5.9 fixes the same problems but pins polars < 2 through its extra and sets
 the root logger to DEBUG on every call; a small subclass of the official handler is less risk.
@@ -40,12 +38,9 @@ from deltalake.exceptions import TableNotFoundError
 PolarsFrame = pl.DataFrame | pl.LazyFrame
 
 
-def week_range_predicate(column: str, start: dt.date, end: dt.date, owns_null: bool) -> str:
-    """SQL predicate selecting ``start <= column < end`` (and nulls when the output owns them)."""
-    predicate = f"{column} >= '{start.isoformat()}' AND {column} < '{end.isoformat()}'"
-    if owns_null:
-        predicate = f"({predicate}) OR {column} IS NULL"
-    return predicate
+def week_range_predicate(column: str, start: dt.date, end: dt.date) -> str:
+    """SQL predicate (Delta replace-where) selecting ``start <= column < end``."""
+    return f"{column} >= '{start.isoformat()}' AND {column} < '{end.isoformat()}'"
 
 
 def _window(table_slice: TableSlice) -> tuple[str, dt.date, dt.date] | None:
@@ -58,10 +53,9 @@ def _window(table_slice: TableSlice) -> tuple[str, dt.date, dt.date] | None:
     return dims[0].partition_expr, window.start.date(), window.end.date()
 
 
-def window_filter(column: str, start: dt.date, end: dt.date, owns_null: bool) -> pl.Expr:
+def window_filter(column: str, start: dt.date, end: dt.date) -> pl.Expr:
     """Polars twin of :func:`week_range_predicate`."""
-    expr = pl.col(column).is_between(start, end, closed="left")
-    return (expr | pl.col(column).is_null()) if owns_null else expr.fill_null(False)
+    return pl.col(column).is_between(start, end, closed="left").fill_null(False)
 
 
 class WeeklyDeltaPolarsTypeHandler(DeltaLakePolarsTypeHandler):
@@ -75,16 +69,14 @@ class WeeklyDeltaPolarsTypeHandler(DeltaLakePolarsTypeHandler):
         connection: TableConnection,
     ) -> None:
         frame = obj.collect() if isinstance(obj, pl.LazyFrame) else obj
-        metadata = context.definition_metadata or {}
         window = _window(table_slice)
         write_args: dict[str, Any] = {"mode": "overwrite"}
         if window is not None:
             column, start, end = window
-            owns_null = bool(metadata.get("owns_null_partition", False))
-            _check_partition_column(frame, column, start, end, owns_null, context)
+            _check_partition_column(frame, column, start, end, context)
             write_args["partition_by"] = [column]
             if _table_exists(connection):
-                write_args["predicate"] = week_range_predicate(column, start, end, owns_null)
+                write_args["predicate"] = week_range_predicate(column, start, end)
         write_deltalake(
             connection.table_uri,
             frame.to_arrow(),
@@ -115,11 +107,7 @@ class WeeklyDeltaPolarsTypeHandler(DeltaLakePolarsTypeHandler):
         lazy = pl.scan_delta(connection.table_uri, storage_options=connection.storage_options or None)
         window = _window(table_slice)
         if window is not None:
-            upstream = context.upstream_output
-            owns_null = bool(
-                upstream and (upstream.definition_metadata or {}).get("owns_null_partition", False)
-            )
-            lazy = lazy.filter(window_filter(*window, owns_null))
+            lazy = lazy.filter(window_filter(*window))
         if table_slice.columns is not None:
             lazy = lazy.select(table_slice.columns)
         return lazy if context.dagster_type.typing_type == pl.LazyFrame else lazy.collect()
@@ -143,7 +131,6 @@ def _check_partition_column(
     column: str,
     start: dt.date,
     end: dt.date,
-    owns_null: bool,
     context: OutputContext,
 ) -> None:
     """Fail loudly instead of letting Delta reject (or misplace) rows outside the window."""
@@ -155,7 +142,7 @@ def _check_partition_column(
             f"{name}: partition column '{column}' must be pl.Date (the week start), "
             f"got {frame.schema[column]}."
         )
-    outside = frame.filter(~window_filter(column, start, end, owns_null)).height
+    outside = frame.filter(~window_filter(column, start, end)).height
     if outside:
         raise ValueError(
             f"{name}: {outside} rows have '{column}' outside the partition window "

@@ -11,9 +11,10 @@ Rules, in order:
    partition window) is quarantined with ``week = null`` ("unplaced").
 4. Among valid rows, the first occurrence of a primary key wins; repeats are quarantined.
 
-Every record ends in exactly one of: bronze in the window, bronze in another week, quarantine
-in the window, quarantine elsewhere, or unplaced quarantine; :class:`IngestResult` counts each
-so the reconciliation check can prove it.
+Every record ends in exactly one of: bronze in the window, bronze in another week, or quarantine.
+The quarantine always holds every rejected record of the file (whatever the window), so it is
+replaced as a whole and mirrors the current source; :class:`IngestResult` counts each outcome so
+the reconciliation check can prove that nothing was lost.
 """
 
 from __future__ import annotations
@@ -69,19 +70,12 @@ class IngestResult:
     source_records: int
     bronze_in_window: int
     bronze_other_weeks: int
-    quarantined_in_window: int
-    quarantined_other_weeks: int
+    quarantined: int
     quarantined_unplaced: int
 
     @property
     def accounted(self) -> int:
-        return (
-            self.bronze_in_window
-            + self.bronze_other_weeks
-            + self.quarantined_in_window
-            + self.quarantined_other_weeks
-            + self.quarantined_unplaced
-        )
+        return self.bronze_in_window + self.bronze_other_weeks + self.quarantined
 
     def reasons(self) -> dict[str, int]:
         """Quarantine counts by reason kind (the text before the first colon)."""
@@ -216,13 +210,12 @@ def ingest(
     counts = typed.select(
         bronze_in=(~bad & in_window).sum(),
         bronze_out=(~bad & ~in_window).sum(),
-        q_in=(bad & has_week & in_window).sum(),
-        q_out=(bad & has_week & ~in_window).sum(),
-        q_unplaced=(bad & ~has_week).sum(),
+        quarantined=bad.sum(),
+        unplaced=(bad & ~has_week).sum(),
     ).row(0, named=True)
 
     bronze = typed.filter(~bad & in_window).select(_bronze_columns(contract, header, source_file))
-    quarantine = typed.filter(bad & (in_window | ~has_week)).select(
+    quarantine = typed.filter(bad).select(
         (pl.col(WEEK_COLUMN) if contract.partitioned else pl.lit(None, pl.Date)).alias(WEEK_COLUMN),
         pl.lit(contract.table).alias("source_table"),
         pl.lit(source_file).alias("source_file"),
@@ -237,9 +230,8 @@ def ingest(
         source_records=raw.height,
         bronze_in_window=counts["bronze_in"],
         bronze_other_weeks=counts["bronze_out"],
-        quarantined_in_window=counts["q_in"],
-        quarantined_other_weeks=counts["q_out"],
-        quarantined_unplaced=counts["q_unplaced"],
+        quarantined=counts["quarantined"],
+        quarantined_unplaced=counts["unplaced"],
     )
 
 

@@ -128,7 +128,8 @@ def test_window_selects_rows_and_counts_the_rest(tmp_path):
     )
     result = run(path, window=(dt.date(2017, 10, 2), dt.date(2017, 10, 9)))
     assert result.bronze["order_id"].to_list() == ["o1"]
-    assert (result.bronze_other_weeks, result.quarantined_other_weeks, result.quarantine.height) == (1, 1, 0)
+    assert (result.bronze_other_weeks, result.quarantined) == (1, 1)
+    assert result.quarantine["source_line"].to_list() == [4]  # the quarantine holds every rejected record
     assert result.accounted == 3
 
 

@@ -1,17 +1,13 @@
 """Bronze domain: raw exports -> contract-checked Delta tables and quarantine."""
 
-import warnings
-
 import dagster as dg
 
 from olist_next_assets.defs.bronze.assets import bronze_assets, bronze_table_keys
 from olist_next_assets.defs.bronze.jobs import bronze_job
 
-with warnings.catch_warnings():  # beta API, used deliberately: keep `dagster dev` output clean
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    schema_change_checks = dg.build_column_schema_change_checks(
-        assets=bronze_table_keys, severity=dg.AssetCheckSeverity.ERROR
-    )
+schema_change_checks = dg.build_column_schema_change_checks(
+    assets=bronze_table_keys, severity=dg.AssetCheckSeverity.ERROR
+)
 
 defs = dg.Definitions(
     assets=bronze_assets,

@@ -1,11 +1,13 @@
 """Bronze: each Olist export lands in a Delta table, with its quarantine beside it.
 
 One multi-asset per source table (built from its contract) writes two assets through the Delta
-IO manager: ``bronze/<table>`` (rows that meet the contract) and ``quarantine/<table>`` (rows
-that do not, with the raw record, file, line and reason). Event tables are partitioned by week
-and backfill a whole range in one run: the source file is parsed once, and exactly the range is
-replaced in one Delta transaction per table. After the writes commit, the checks run on the rows
-read back from Delta.
+IO manager: ``bronze/<table>`` (rows that meet the contract) and ``quarantine/<table>`` (every
+rejected record of the current file, with raw record, file, line and reason). Event tables are
+partitioned by week and backfill a whole range in one run: the source file is parsed once and
+exactly the range is replaced in one Delta transaction. The quarantine is unpartitioned: each
+run knows every rejected record of the file, so it replaces the table as a whole (one Dagster
+event instead of one per week). After the writes commit, the checks run on the rows read back
+from Delta.
 """
 
 
@@ -62,11 +64,10 @@ def _asset_in(contract: Contract, table: str, columns: list[str]) -> dg.AssetIn:
     )
 
 
-def _out_metadata(schema: pl.Schema, partitioned: bool, owns_null: bool = False) -> dict[str, Any]:
+def _out_metadata(schema: pl.Schema, partitioned: bool) -> dict[str, Any]:
     metadata: dict[str, Any] = {"dagster/column_schema": column_schema(schema)}
     if partitioned:
         metadata["partition_expr"] = WEEK_COLUMN
-        metadata["owns_null_partition"] = owns_null
     return metadata
 
 
@@ -79,29 +80,36 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
         name=f"bronze_{table}",
         group_name="bronze",
         outs={
-            "rows": dg.AssetOut(
-                key=bronze_key(table),
+            "rows": dg.AssetOut.from_spec(
+                dg.AssetSpec(
+                    bronze_key(table),
+                    description=f"{contract.description} Source: {contract.source_file}. "
+                    + (f"Partitioned by {contract.placement.value} (Monday, UTC)." if contract.partitioned
+                       else "Unpartitioned."),
+                    metadata=_out_metadata(contract.bronze_schema(), contract.partitioned),
+                    partitions_def=weekly_partitions if contract.partitioned else None,
+                    owners=OWNERS,
+                    kinds=kinds,
+                    tags={"layer": "bronze"},
+                ),
                 io_manager_key="delta_io_manager",
-                description=f"{contract.description} Source: {contract.source_file}. "
-                + (f"Partitioned by {contract.placement.value} (Monday, UTC)." if contract.partitioned else "Unpartitioned."),
-                metadata=_out_metadata(contract.bronze_schema(), contract.partitioned),
-                owners=OWNERS,
-                kinds=kinds,
-                tags={"layer": "bronze"},
+                dagster_type=pl.DataFrame,
             ),
-            "quarantine": dg.AssetOut(
-                key=quarantine_key(table),
+            "quarantine": dg.AssetOut.from_spec(
+                dg.AssetSpec(
+                    quarantine_key(table),
+                    description=f"Every record of {contract.source_file} that broke the contract, with the raw "
+                    "record, file, line and reason; week is null when the record has none.",
+                    metadata=_out_metadata(QUARANTINE_SCHEMA, partitioned=False),
+                    owners=OWNERS,
+                    kinds=kinds,
+                    tags={"layer": "quarantine"},
+                ),
                 io_manager_key="delta_io_manager",
-                description=f"Rows of {contract.source_file} that broke the contract: raw record, "
-                "file, line and reason. Rows with no week (orphans, bad timestamps) have week = null.",
-                metadata=_out_metadata(QUARANTINE_SCHEMA, contract.partitioned, owns_null=True),
-                owners=OWNERS,
-                kinds=kinds,
-                tags={"layer": "quarantine"},
+                dagster_type=pl.DataFrame,
             ),
         },
         ins={name: _asset_in(contract, t, cols) for name, (t, cols) in upstream.items()},
-        partitions_def=weekly_partitions if contract.partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if contract.partitioned else None,
         check_specs=checks.check_specs(contract, bronze_key(table)),
         description=f"Ingest {contract.source_file} under its data contract.",
@@ -157,8 +165,8 @@ def materialize_bronze(
     yield dg.Output(result.quarantine, output_name="quarantine", metadata=_quarantine_metadata(result))
 
     # The IO manager has committed both outputs: check what is actually in Delta now.
-    written = _read_back(lake, key, window, owns_null=False)
-    quarantined = _read_back(lake, quarantine_key(contract.table), window, owns_null=True)
+    written = _read_back(lake, key, window)
+    quarantined = _read_back(lake, quarantine_key(contract.table), None)
     yield checks.contract_conformance(contract, written)
     yield checks.row_reconciliation(result, written.height, quarantined.height)
     yield checks.source_schema_drift(contract, header, previous_columns)
@@ -168,12 +176,12 @@ def materialize_bronze(
         yield checks.referential_integrity(_orphans(contract, written, inputs))
 
 
-def _read_back(lake: LakeResource, key: dg.AssetKey, window: tuple[dt.date, dt.date] | None, owns_null: bool) -> pl.DataFrame:
+def _read_back(lake: LakeResource, key: dg.AssetKey, window: tuple[dt.date, dt.date] | None) -> pl.DataFrame:
     frame = lake.scan(key)
     if frame is None:
         return pl.DataFrame()
     if window is not None:
-        frame = frame.filter(window_filter(WEEK_COLUMN, *window, owns_null))
+        frame = frame.filter(window_filter(WEEK_COLUMN, *window))
     return frame.collect()
 
 

@@ -1,0 +1,84 @@
+"""``olist-next bench ingest``: generation and full bronze backfill at a given scale.
+
+Each stage runs in a fresh Python process (imports and Dagster's own overhead included), timed
+wall-clock, with its peak resident memory from the kernel's rusage. A bare polars read of the
+same CSVs is the reference for what parsing alone costs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TARGETS = {"generate": (10.0, 2048), "bronze backfill": (15.0, 2048)}
+BARE_READ = (
+    "import sys, polars as pl, pathlib;"
+    "[pl.read_csv(p, infer_schema=False) for p in pathlib.Path(sys.argv[1]).glob('*.csv')]"
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    seconds: float
+    peak_mb: float
+
+
+def run_stage(name: str, argv: list[str], env: dict[str, str]) -> Stage:
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"stage {name!r} failed:\n{stderr[-3000:]}")
+    return Stage(name, seconds, usage.ru_maxrss / 1024)
+
+
+def main(customers: int, seed: int, keep: bool = False) -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="olist-bench-"))
+    landing, home = scratch / "landing", scratch / "dagster_home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "OLIST_LANDING_DIR": str(landing),
+           "OLIST_LAKE_ROOT": str(home / "lake")}
+    cli = [sys.executable, "-m", "olist_next_assets.cli"]
+    try:
+        stages = [
+            run_stage("generate", [*cli, "generate", "--out", str(landing), "--customers", str(customers),
+                                   "--seed", str(seed)], env),
+            run_stage("bare polars read (reference)", [sys.executable, "-c", BARE_READ, str(landing)], env),
+            run_stage("bronze backfill", [*cli, "run"], env),
+        ]
+        rows = _source_rows(home / "lake")
+    finally:
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print(f"olist-next bench ingest: {customers:,} customers, seed {seed}, {os.cpu_count()} cores, "
+          f"{rows:,} source rows in 9 files")
+    print(f"| {'stage':<30} | {'seconds':>8} | {'rows/s':>10} | {'peak MB':>8} | {'target':>16} | ok |")
+    print(f"|{'-' * 32}|{'-' * 10}|{'-' * 12}|{'-' * 10}|{'-' * 18}|----|")
+    for stage in stages:
+        target = TARGETS.get(stage.name)
+        goal = f"<{target[0]:.0f} s, <{target[1] / 1024:.0f} GB" if target else ""
+        ok = "" if not target else ("yes" if stage.seconds < target[0] and stage.peak_mb < target[1] else "NO")
+        print(f"| {stage.name:<30} | {stage.seconds:>8.2f} | {rows / stage.seconds:>10,.0f} | "
+              f"{stage.peak_mb:>8.0f} | {goal:>16} | {ok:>2} |")
+    if keep:
+        print(f"scratch kept in {scratch}")
+    return 0
+
+
+def _source_rows(lake: Path) -> int:
+    import polars as pl
+
+    return sum(
+        pl.scan_delta(str(log.parent)).select(pl.len()).collect().item()
+        for layer in ("bronze", "quarantine")
+        for log in (lake / layer).glob("*/_delta_log")
+    )

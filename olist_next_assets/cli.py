@@ -1,0 +1,102 @@
+"""``olist-next``: generate data, run the asset graph, benchmark it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from olist_next_assets.pipeline import DEFAULT_CUSTOMERS
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from olist_next_assets.lib.synthetic import generate
+
+    report = generate(Path(args.out), customers=args.customers, seed=args.seed)
+    print(f"Wrote the 9 Olist tables to {Path(args.out).resolve()} in {report.seconds:.1f} s:")
+    for name, rows in report.rows.items():
+        print(f"  {name:<48} {rows:>10,}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from olist_next_assets import pipeline
+
+    home = pipeline.ensure_dagster_home()
+    landing = pipeline.landing_dir()
+    started = time.perf_counter()
+    source = pipeline.ensure_landing(landing, customers=args.customers, seed=args.seed)
+    print(f"Landing zone: {landing} ({source})")
+    print(f"Materializing {args.job} for every weekly partition in one run ...")
+    result = pipeline.run_all(args.job)
+    from olist_next_assets.defs.resources import resources_for_env
+
+    lake_root = resources_for_env()["lake"].root
+    print(f"\n{'table':<34}{'rows':>12}{'delta v':>9}")
+    for table in pipeline.table_summaries(lake_root):
+        print(f"{table.name:<34}{table.rows:>12,}{table.version:>9}")
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    for evaluation in failed:
+        print(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
+              f"{evaluation.severity.value} {evaluation.description or ''}")
+    print(f"\nRun {result.run_id} {'succeeded' if result.success else 'FAILED'} "
+          f"in {time.perf_counter() - started:.1f} s. Tables under {lake_root}")
+    print(f"Dagster UI: cd {Path.cwd()} && DAGSTER_HOME={home} dagster dev  (then http://127.0.0.1:3000)")
+    return 0 if result.success else 1
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from olist_next_assets.bench import ingest
+
+    return ingest.main(customers=args.customers, seed=args.seed, keep=args.keep)
+
+
+def _bench_sentiment(args: argparse.Namespace) -> int:
+    import os
+
+    from olist_next_assets.bench import sentiment
+
+    real_dir = args.real_dir or os.environ.get("OLIST_REAL_DIR")
+    if not real_dir:
+        raise SystemExit("Give --real-dir (the folder with head_slices/) or set OLIST_REAL_DIR.")
+    return sentiment.main(Path(real_dir))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="olist-next", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write the 9 synthetic Olist CSV tables")
+    generate.add_argument("--out", required=True, help="directory to write into")
+    generate.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
+    generate.add_argument("--seed", type=int, default=42)
+    generate.set_defaults(func=_generate)
+
+    run = commands.add_parser("run", help="materialize the asset graph for the whole history")
+    run.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS,
+                     help="synthetic scale when the landing zone is empty")
+    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--job", default="olist_next_job", help="olist_next_job (everything) or bronze_job")
+    run.set_defaults(func=_run)
+
+    bench = commands.add_parser("bench", help="benchmarks that print a table")
+    bench_kinds = bench.add_subparsers(dest="kind", required=True)
+    bench_ingest = bench_kinds.add_parser("ingest", help="generation + full bronze backfill")
+    bench_ingest.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
+    bench_ingest.add_argument("--seed", type=int, default=42)
+    bench_ingest.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    bench_ingest.set_defaults(func=_bench)
+    bench_sentiment = bench_kinds.add_parser("sentiment", help="review sentiment vs star scores on real comments")
+    bench_sentiment.add_argument("--real-dir", help="real Olist samples (default: $OLIST_REAL_DIR)")
+    bench_sentiment.set_defaults(func=_bench_sentiment)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
