@@ -1,0 +1,41 @@
+"""Small helpers shared by the domain asset modules."""
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from olist_next_assets.defs.partitions import weekly_partitions
+from olist_next_assets.lib.contracts import WEEK_COLUMN
+from olist_next_assets.lib.delta_io import column_schema
+from olist_next_assets.lib.previews import markdown_preview
+
+OWNERS = ["team:data-engineering"]
+KINDS = {"polars", "delta"}
+
+
+def table_metadata(schema: pl.Schema, partitioned: bool) -> dict[str, Any]:
+    """Definition metadata: declared column schema, and the partition column for the IO manager."""
+    metadata: dict[str, Any] = {"dagster/column_schema": column_schema(schema)}
+    if partitioned:
+        metadata["partition_expr"] = WEEK_COLUMN
+    return metadata
+
+
+def output_metadata(frame: pl.DataFrame, **extra: Any) -> dict[str, Any]:
+    return {"rows": frame.height, "preview": dg.MetadataValue.md(markdown_preview(frame)), **extra}
+
+
+def upstream(key: list[str], *, all_weeks: bool = False, columns: list[str] | None = None) -> dg.AssetIn:
+    """An input loaded lazily from Delta; ``all_weeks`` reads every week, not just the run's."""
+    metadata = {"columns": columns} if columns else None
+    return dg.AssetIn(
+        key=dg.AssetKey(key),
+        partition_mapping=dg.AllPartitionMapping() if all_weeks else None,
+        metadata=metadata,
+        dagster_type=pl.LazyFrame,
+    )
+
+
+def week_keys(context: dg.AssetExecutionContext) -> list[str]:
+    return weekly_partitions.get_partition_keys_in_range(context.partition_key_range)

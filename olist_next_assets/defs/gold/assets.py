@@ -1,0 +1,126 @@
+"""Gold: weekly point-in-time Customer 360 snapshots and their churn labels.
+
+Partition W is the snapshot as of the end of week W (see :mod:`olist_next_assets.lib.snapshots`
+for the point-in-time rule). A run over a week range computes the weeks in order, each from the
+previous one, starting from the stored snapshot of the week before the range when there is one.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from olist_next_assets.defs.common import KINDS, OWNERS, output_metadata, upstream, week_keys
+from olist_next_assets.defs.gold import checks
+from olist_next_assets.defs.partitions import weekly_partitions
+from olist_next_assets.defs.resources import LakeResource
+from olist_next_assets.lib import snapshots
+from olist_next_assets.lib.contracts import WEEK_COLUMN
+from olist_next_assets.lib.delta_io import window_filter
+
+CUSTOMER_360 = dg.AssetKey(["gold", "customer_360"])
+CHURN_LABELS = dg.AssetKey(["gold", "churn_labels"])
+SILVER_INPUTS = {
+    "orders": upstream(["silver", "orders"], all_weeks=True),
+    "lines": upstream(["silver", "order_lines"], all_weeks=True,
+                      columns=["order_id", "price", "freight_value", "category"]),
+    "payments": upstream(["silver", "order_payments"], all_weeks=True),
+    "reviews": upstream(["silver", "order_reviews"], all_weeks=True,
+                        columns=["review_id", "order_id", "score", "has_comment", "comment_sentiment", "created_at"]),
+}
+
+
+class LabelConfig(dg.Config):
+    horizon_days: int = 180
+    """Churned = no purchase within this many days after the cutoff."""
+
+
+def _weeks(context: dg.AssetExecutionContext) -> list[dt.date]:
+    return [dt.date.fromisoformat(key) for key in week_keys(context)]
+
+
+def _read_range(lake: LakeResource, key: dg.AssetKey, weeks: list[dt.date]) -> pl.DataFrame:
+    frame = lake.scan(key)
+    if frame is None:
+        return pl.DataFrame()
+    return frame.filter(window_filter(WEEK_COLUMN, weeks[0], weeks[-1] + snapshots.WEEK)).collect()
+
+
+@dg.asset(
+    key=CUSTOMER_360,
+    group_name="gold",
+    ins=SILVER_INPUTS,
+    io_manager_key="delta_io_manager",
+    partitions_def=weekly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": WEEK_COLUMN},
+    owners=OWNERS,
+    kinds=KINDS,
+    check_specs=[
+        dg.AssetCheckSpec(checks.POINT_IN_TIME, asset=CUSTOMER_360, blocking=True,
+                          description="Every count and timestamp agrees with silver facts strictly before the cutoff."),
+        dg.AssetCheckSpec(checks.FEATURE_SANITY, asset=CUSTOMER_360, blocking=True,
+                          description="One row per customer with a purchase before the cutoff; values in range."),
+    ],
+    description="Customer 360 as of the end of week W: RFM, tenure, delivery experience, reviews and "
+                "sentiment, favourite category, state, payment behaviour; only facts known before the cutoff.",
+)
+def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: pl.LazyFrame, lines: pl.LazyFrame,
+                 payments: pl.LazyFrame, reviews: pl.LazyFrame):
+    weeks = _weeks(context)
+    events = snapshots.build_events(orders, lines, payments, reviews)
+    previous = _read_range(lake, CUSTOMER_360, [weeks[0] - snapshots.WEEK])
+    frame = pl.concat(list(snapshots.snapshots(events, weeks, previous if not previous.is_empty() else None)))
+    yield dg.Output(frame, metadata=output_metadata(
+        frame, weeks=len(weeks), started_from_stored_snapshot=not previous.is_empty(),
+        customers_last_week=frame.filter(pl.col(WEEK_COLUMN) == weeks[-1]).height,
+    ))
+    written = _read_range(lake, CUSTOMER_360, weeks)
+    silver_orders = orders.select("order_id", "customer_unique_id", "counts_as_purchase", "is_completed",
+                                  "purchased_at", "delivered_at").collect()
+    yield checks.point_in_time(written, silver_orders, reviews.select("order_id", "created_at").collect())
+    yield checks.feature_sanity(written, silver_orders)
+
+
+@dg.asset(
+    key=CHURN_LABELS,
+    group_name="gold",
+    ins={
+        "snapshot": upstream(["gold", "customer_360"], columns=[WEEK_COLUMN, "cutoff", "customer_unique_id"]),
+        "orders": upstream(["silver", "orders"], all_weeks=True,
+                           columns=["customer_unique_id", "counts_as_purchase", "purchased_at"]),
+    },
+    io_manager_key="delta_io_manager",
+    partitions_def=weekly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    metadata={"partition_expr": WEEK_COLUMN},
+    owners=OWNERS,
+    kinds=KINDS,
+    check_specs=[dg.AssetCheckSpec(checks.LABEL_MATURITY, asset=CHURN_LABELS, blocking=True,
+                                   description="No label for a window the data does not fully cover.")],
+    description="Churn label per snapshot row: no purchase within `horizon_days` (default 180) after "
+                "the cutoff. Null (immature) when the data does not cover the whole window.",
+)
+def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: LakeResource,
+                 snapshot: pl.LazyFrame, orders: pl.LazyFrame):
+    purchases = (
+        orders.filter(pl.col("counts_as_purchase") & pl.col("customer_unique_id").is_not_null())
+        .select("customer_unique_id", pl.col("purchased_at").alias(snapshots.EVENT_AT))
+        .collect()
+    )
+    data_end = snapshots.data_coverage_end(orders.select("purchased_at").collect().to_series())
+    snap = snapshot.collect()
+    frames = [
+        snapshots.churn_labels(week_frame, purchases, config.horizon_days, data_end)
+        for _, week_frame in snap.group_by(WEEK_COLUMN, maintain_order=True)
+    ]
+    frame = pl.concat(frames) if frames else snapshots.churn_labels(snap, purchases, config.horizon_days, data_end)
+    yield dg.Output(frame, metadata=output_metadata(
+        frame, data_covered_until=str(data_end), horizon_days=config.horizon_days,
+        mature_rows=int(frame["is_mature"].sum()),
+        churn_rate_mature=dg.MetadataValue.float(float(frame["churned"].mean() or 0.0)),
+    ))
+    yield checks.label_maturity(_read_range(lake, CHURN_LABELS, _weeks(context)), data_end)
+
+
+gold_assets = [customer_360, churn_labels]

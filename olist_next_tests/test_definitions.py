@@ -1,0 +1,96 @@
+"""The code location as the Dagster UI sees it: lineage, partitions, checks, metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from olist_next_assets.definitions import defs
+from olist_next_assets.defs.partitions import weekly_partitions
+from olist_next_assets.lib.contracts import CONTRACTS
+
+GRAPH = defs.resolve_asset_graph()
+EVENT_TABLES = {"orders", "order_items", "order_payments", "order_reviews"}
+SILVER_WEEKLY = {"completed_orders", "order_lines"}
+
+
+def test_asset_keys_and_lineage_snapshot():
+    keys = {key.to_user_string() for key in GRAPH.get_all_asset_keys()}
+    assert keys == {f"{layer}/{t}" for layer in ("bronze", "quarantine") for t in CONTRACTS} | {
+        f"silver/{t}" for t in ("customers", "orders", "completed_orders", "order_lines", "order_payments",
+                                "order_reviews")
+    } | {"gold/customer_360", "gold/churn_labels"}
+    parents = {k.to_user_string(): sorted(p.to_user_string() for p in GRAPH.get(k).parent_keys)
+               for k in GRAPH.get_all_asset_keys()}
+    assert parents == {
+        "silver/customers": ["bronze/customers"],
+        "silver/orders": ["bronze/customers", "bronze/orders"],
+        "silver/completed_orders": ["silver/order_payments", "silver/orders"],
+        "silver/order_lines": ["bronze/category_translation", "bronze/order_items", "bronze/products"],
+        "silver/order_payments": ["bronze/order_payments"],
+        "silver/order_reviews": ["bronze/order_reviews"],
+        "gold/customer_360": ["silver/order_lines", "silver/order_payments", "silver/order_reviews", "silver/orders"],
+        "gold/churn_labels": ["gold/customer_360", "silver/orders"],
+        # a multi-asset's outputs share its inputs: quarantine/<t> has bronze/<t>'s parents
+        **{f"quarantine/{t}": parents[f"bronze/{t}"] for t in CONTRACTS},
+        "bronze/orders": ["bronze/customers"],
+        "bronze/order_items": ["bronze/orders", "bronze/products", "bronze/sellers"],
+        "bronze/order_payments": ["bronze/orders"],
+        "bronze/order_reviews": ["bronze/orders"],
+        "bronze/customers": [], "bronze/geolocation": [], "bronze/products": [], "bronze/sellers": [],
+        "bronze/category_translation": [],
+    }
+
+
+def test_every_asset_explains_itself_in_the_ui():
+    for key in GRAPH.get_all_asset_keys():
+        node = GRAPH.get(key)
+        assert node.description, key
+        assert node.group_name == {"quarantine": "bronze"}.get(key.path[0], key.path[0]), key
+        assert node.owners == ["team:data-engineering"], key
+        assert {"polars", "delta"} <= set(node.kinds), key
+        if key.path[0] in ("bronze", "quarantine"):
+            assert "dagster/column_schema" in node.metadata, key
+
+
+def test_event_tables_are_weekly_from_monday_utc_and_backfill_in_one_run():
+    for key in GRAPH.get_all_asset_keys():
+        node = GRAPH.get(key)
+        weekly = key.path[0] != "quarantine" and (
+            key.path[1] in EVENT_TABLES or key.path[0] == "gold" or key.path[1] in SILVER_WEEKLY
+        )
+        if weekly:
+            assert node.partitions_def == weekly_partitions
+            assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        else:
+            assert node.partitions_def is None
+    first = weekly_partitions.get_first_partition_window()
+    assert first.start.date() == dt.date(2016, 8, 29) and first.start.weekday() == 0
+    assert str(first.start.tzinfo) == "UTC"
+    assert weekly_partitions.get_partition_keys()[-1] == "2018-10-15"
+
+
+def test_gold_checks_guard_leakage_and_schema():
+    names = {(k.asset_key.to_user_string(), k.name) for k in GRAPH.asset_check_keys}
+    assert {("gold/customer_360", "point_in_time"), ("gold/customer_360", "feature_sanity"),
+            ("gold/churn_labels", "label_maturity")} <= names
+    for key in GRAPH.get_all_asset_keys():
+        if key.path[0] in ("silver", "gold"):
+            assert any(a == key.to_user_string() and "schema_change" in n for a, n in names), key
+
+
+def test_checks_guard_every_bronze_table():
+    checks_by_asset: dict[str, set[str]] = {}
+    for check_key in GRAPH.asset_check_keys:
+        checks_by_asset.setdefault(check_key.asset_key.to_user_string(), set()).add(check_key.name)
+    for table, contract in CONTRACTS.items():
+        names = checks_by_asset[f"bronze/{table}"]
+        assert {"contract_conformance", "row_reconciliation", "source_schema_drift"} <= names
+        assert any("column_schema_change" in n or "schema_change" in n for n in names), names
+        assert ("primary_key_unique" in names) == bool(contract.primary_key)
+
+
+def test_bronze_job_is_partitioned_and_loads():
+    job = defs.resolve_job_def("bronze_job")
+    assert job.partitions_def == weekly_partitions
