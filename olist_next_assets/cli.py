@@ -47,9 +47,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from olist_next_assets.bench import ingest
+    from olist_next_assets.bench import features, ingest
 
-    return ingest.main(customers=args.customers, seed=args.seed, keep=args.keep)
+    bench = {"ingest": ingest, "features": features}[args.kind]
+    return bench.main(customers=args.customers, seed=args.seed, keep=args.keep)
 
 
 def _bench_sentiment(args: argparse.Namespace) -> int:
@@ -82,11 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmarks that print a table")
     bench_kinds = bench.add_subparsers(dest="kind", required=True)
-    bench_ingest = bench_kinds.add_parser("ingest", help="generation + full bronze backfill")
-    bench_ingest.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
-    bench_ingest.add_argument("--seed", type=int, default=42)
-    bench_ingest.add_argument("--keep", action="store_true", help="keep the scratch directory")
-    bench_ingest.set_defaults(func=_bench)
+    for kind, text in (("ingest", "generation + full bronze backfill"),
+                       ("features", "silver + all weekly snapshots, and the cost of one week")):
+        bench_kind = bench_kinds.add_parser(kind, help=text)
+        bench_kind.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
+        bench_kind.add_argument("--seed", type=int, default=42)
+        bench_kind.add_argument("--keep", action="store_true", help="keep the scratch directory")
+        bench_kind.set_defaults(func=_bench)
     bench_sentiment = bench_kinds.add_parser("sentiment", help="review sentiment vs star scores on real comments")
     bench_sentiment.add_argument("--real-dir", help="real Olist samples (default: $OLIST_REAL_DIR)")
     bench_sentiment.set_defaults(func=_bench_sentiment)

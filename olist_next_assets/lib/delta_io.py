@@ -20,7 +20,8 @@ the root logger to DEBUG on every call; a small subclass of the official handler
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -35,7 +36,21 @@ from dagster_deltalake_polars.deltalake_polars_type_handler import DeltaLakePola
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
-PolarsFrame = pl.DataFrame | pl.LazyFrame
+
+
+@dataclass(frozen=True)
+class FrameStream:
+    """Frames with one schema, written one after another in a single Delta transaction.
+
+    For outputs too large to hold twice (all weekly snapshots of a backfill): only one frame
+    and the writer's buffers are in memory at a time.
+    """
+
+    schema: pl.Schema
+    frames: Iterable[pl.DataFrame]
+
+
+PolarsFrame = pl.DataFrame | pl.LazyFrame | FrameStream
 
 
 def week_range_predicate(column: str, start: dt.date, end: dt.date) -> str:
@@ -68,18 +83,22 @@ class WeeklyDeltaPolarsTypeHandler(DeltaLakePolarsTypeHandler):
         obj: PolarsFrame,
         connection: TableConnection,
     ) -> None:
-        frame = obj.collect() if isinstance(obj, pl.LazyFrame) else obj
+        stream = obj if isinstance(obj, FrameStream) else FrameStream(
+            (frame := obj.collect() if isinstance(obj, pl.LazyFrame) else obj).schema, [frame]
+        )
         window = _window(table_slice)
         write_args: dict[str, Any] = {"mode": "overwrite"}
+        checked = stream.frames
         if window is not None:
             column, start, end = window
-            _check_partition_column(frame, column, start, end, context)
+            checked = (_check_partition_column(f, column, start, end, context) for f in stream.frames)
             write_args["partition_by"] = [column]
             if _table_exists(connection):
                 write_args["predicate"] = week_range_predicate(column, start, end)
+        rows = [0]
         write_deltalake(
             connection.table_uri,
-            frame.to_arrow(),
+            arrow_stream(stream.schema, checked, rows),
             storage_options=connection.storage_options,
             configuration=connection.table_config,
             commit_properties=CommitProperties(
@@ -90,13 +109,17 @@ class WeeklyDeltaPolarsTypeHandler(DeltaLakePolarsTypeHandler):
         table = DeltaTable(connection.table_uri, storage_options=connection.storage_options)
         context.add_output_metadata(
             {
-                "dagster/row_count": MetadataValue.int(frame.height),
-                "dagster/column_schema": column_schema(frame.schema),
+                "dagster/row_count": MetadataValue.int(rows[0]),
+                "dagster/column_schema": column_schema(stream.schema),
                 "dagster/uri": MetadataValue.path(connection.table_uri),
                 "delta_version": MetadataValue.int(table.version()),
                 "table_rows_total": MetadataValue.int(_count_rows(table)),
             }
         )
+
+    @property
+    def supported_types(self) -> Sequence[type[object]]:
+        return [pl.DataFrame, pl.LazyFrame, FrameStream]
 
     def load_input(
         self,
@@ -111,6 +134,18 @@ class WeeklyDeltaPolarsTypeHandler(DeltaLakePolarsTypeHandler):
         if table_slice.columns is not None:
             lazy = lazy.select(table_slice.columns)
         return lazy if context.dagster_type.typing_type == pl.LazyFrame else lazy.collect()
+
+
+def arrow_stream(schema: pl.Schema, frames: Iterable[pl.DataFrame], rows: list[int]) -> pa.RecordBatchReader:
+    """One Arrow stream over all frames (cast to ``schema``), counting rows as they pass."""
+    arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for frame in frames:
+            rows[0] += frame.height
+            yield from frame.cast(dict(schema)).select(list(schema)).to_arrow().cast(arrow_schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(arrow_schema, batches())
 
 
 def _table_exists(connection: TableConnection) -> bool:
@@ -132,7 +167,7 @@ def _check_partition_column(
     start: dt.date,
     end: dt.date,
     context: OutputContext,
-) -> None:
+) -> pl.DataFrame:
     """Fail loudly instead of letting Delta reject (or misplace) rows outside the window."""
     name = context.asset_key.to_user_string()
     if column not in frame.columns:
@@ -148,6 +183,7 @@ def _check_partition_column(
             f"{name}: {outside} rows have '{column}' outside the partition window "
             f"[{start}, {end}); refusing to write them."
         )
+    return frame
 
 
 def column_schema(schema: pl.Schema) -> MetadataValue:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from olist_next_assets.lib.contracts import TIMESTAMP, WEEK_COLUMN
-from olist_next_assets.lib.silver import SECONDS_PER_DAY
+from olist_next_assets.lib.silver import days_between
 
 EVENT_AT = "event_at"
 CUSTOMER = "customer_unique_id"
@@ -167,20 +167,19 @@ def _mode(frame: pl.DataFrame, column: str, name: str | None = None) -> pl.DataF
 def finish(aggregates: pl.DataFrame, week_start: dt.date) -> pl.DataFrame:
     """Add the time-dependent features for the cutoff and put columns in their final order."""
     cutoff = cutoff_of(week_start)
-    days = lambda c: (pl.lit(cutoff, TIMESTAMP) - pl.col(c)).dt.total_seconds() / SECONDS_PER_DAY  # noqa: E731
+    at_cutoff = pl.lit(cutoff, TIMESTAMP)
     return aggregates.select(
         pl.lit(week_start).alias(WEEK_COLUMN),
         pl.lit(cutoff, TIMESTAMP).alias("cutoff"),
         CUSTOMER,
         "customer_state",
-        days("last_purchase_at").alias("recency_days"),
+        days_between(at_cutoff, pl.col("last_purchase_at")).alias("recency_days"),
         "frequency",
         "monetary_total",
         (pl.col("monetary_total") / pl.col("completed_orders")).alias("average_ticket"),
-        days("first_purchase_at").alias("tenure_days"),
+        days_between(at_cutoff, pl.col("first_purchase_at")).alias("tenure_days"),
         pl.when(pl.col("frequency") > 1)
-        .then((pl.col("last_purchase_at") - pl.col("first_purchase_at")).dt.total_seconds()
-              / SECONDS_PER_DAY / (pl.col("frequency") - 1))
+        .then((days_between(pl.col("last_purchase_at"), pl.col("first_purchase_at")) / (pl.col("frequency") - 1)).round(6))
         .alias("days_between_purchases"),
         "completed_orders",
         (pl.col("frequency") - pl.col("completed_orders")).alias("open_orders"),
@@ -263,17 +262,20 @@ def churn_labels(snapshot_frame: pl.DataFrame, purchases: pl.DataFrame, horizon_
         pl.lit(mature).alias("is_mature"),
         pl.when(pl.lit(mature)).then(~returned).otherwise(None).alias("churned"),
         pl.when(pl.lit(mature) & returned)
-        .then((pl.col("next_purchase_at") - pl.col("cutoff")).dt.total_seconds() / SECONDS_PER_DAY)
+        .then(days_between(pl.col("next_purchase_at"), pl.col("cutoff")))
         .alias("days_to_next_purchase"),
     )
 
 
+LABEL_SCHEMA = pl.Schema(
+    {WEEK_COLUMN: pl.Date, "cutoff": TIMESTAMP, CUSTOMER: pl.String, "horizon_days": pl.Int32,
+     "label_window_end": TIMESTAMP, "is_mature": pl.Boolean, "churned": pl.Boolean,
+     "days_to_next_purchase": pl.Float64}
+)
+
+
 def _empty_labels() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={WEEK_COLUMN: pl.Date, "cutoff": TIMESTAMP, CUSTOMER: pl.String, "horizon_days": pl.Int32,
-                "label_window_end": TIMESTAMP, "is_mature": pl.Boolean, "churned": pl.Boolean,
-                "days_to_next_purchase": pl.Float64}
-    )
+    return pl.DataFrame(schema=LABEL_SCHEMA)
 
 
 def data_coverage_end(purchase_times: pl.Series, min_share_of_median: float = 0.1) -> dt.datetime:

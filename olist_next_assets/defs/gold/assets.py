@@ -6,6 +6,7 @@ previous one, starting from the stored snapshot of the week before the range whe
 """
 
 import datetime as dt
+import itertools
 
 import dagster as dg
 import polars as pl
@@ -16,7 +17,7 @@ from olist_next_assets.defs.partitions import weekly_partitions
 from olist_next_assets.defs.resources import LakeResource
 from olist_next_assets.lib import snapshots
 from olist_next_assets.lib.contracts import WEEK_COLUMN
-from olist_next_assets.lib.delta_io import window_filter
+from olist_next_assets.lib.delta_io import FrameStream, window_filter
 
 CUSTOMER_360 = dg.AssetKey(["gold", "customer_360"])
 CHURN_LABELS = dg.AssetKey(["gold", "churn_labels"])
@@ -28,6 +29,9 @@ SILVER_INPUTS = {
     "reviews": upstream(["silver", "order_reviews"], all_weeks=True,
                         columns=["review_id", "order_id", "score", "has_comment", "comment_sentiment", "created_at"]),
 }
+
+
+CHECK_WEEKS_PER_SLICE = 16
 
 
 class LabelConfig(dg.Config):
@@ -70,16 +74,22 @@ def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: 
     weeks = _weeks(context)
     events = snapshots.build_events(orders, lines, payments, reviews)
     previous = _read_range(lake, CUSTOMER_360, [weeks[0] - snapshots.WEEK])
-    frame = pl.concat(list(snapshots.snapshots(events, weeks, previous if not previous.is_empty() else None)))
-    yield dg.Output(frame, metadata=output_metadata(
-        frame, weeks=len(weeks), started_from_stored_snapshot=not previous.is_empty(),
-        customers_last_week=frame.filter(pl.col(WEEK_COLUMN) == weeks[-1]).height,
-    ))
-    written = _read_range(lake, CUSTOMER_360, weeks)
+    weekly = snapshots.snapshots(events, weeks, previous if not previous.is_empty() else None)
+    first = next(weekly)  # the stream's schema; the other weeks are computed while they are written
+    yield dg.Output(
+        FrameStream(first.schema, itertools.chain([first], weekly)),
+        metadata={"weeks": len(weeks), "started_from_stored_snapshot": not previous.is_empty()},
+    )
     silver_orders = orders.select("order_id", "customer_unique_id", "counts_as_purchase", "is_completed",
                                   "purchased_at", "delivered_at").collect()
-    yield checks.point_in_time(written, silver_orders, reviews.select("order_id", "created_at").collect())
-    yield checks.feature_sanity(written, silver_orders)
+    silver_reviews = reviews.select("order_id", "created_at").collect()
+    point_in_time, sanity = [], []
+    for start in range(0, len(weeks), CHECK_WEEKS_PER_SLICE):  # bounded memory on long backfills
+        written = _read_range(lake, CUSTOMER_360, weeks[start:start + CHECK_WEEKS_PER_SLICE])
+        point_in_time.append(checks.point_in_time(written, silver_orders, silver_reviews))
+        sanity.append(checks.feature_sanity(written, silver_orders))
+    yield checks.combine(point_in_time)
+    yield checks.combine(sanity)
 
 
 @dg.asset(
@@ -110,16 +120,14 @@ def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: L
     )
     data_end = snapshots.data_coverage_end(orders.select("purchased_at").collect().to_series())
     snap = snapshot.collect()
-    frames = [
+    frames = (
         snapshots.churn_labels(week_frame, purchases, config.horizon_days, data_end)
         for _, week_frame in snap.group_by(WEEK_COLUMN, maintain_order=True)
-    ]
-    frame = pl.concat(frames) if frames else snapshots.churn_labels(snap, purchases, config.horizon_days, data_end)
-    yield dg.Output(frame, metadata=output_metadata(
-        frame, data_covered_until=str(data_end), horizon_days=config.horizon_days,
-        mature_rows=int(frame["is_mature"].sum()),
-        churn_rate_mature=dg.MetadataValue.float(float(frame["churned"].mean() or 0.0)),
-    ))
+    )
+    yield dg.Output(
+        FrameStream(snapshots.LABEL_SCHEMA, frames),
+        metadata={"data_covered_until": str(data_end), "horizon_days": config.horizon_days},
+    )
     yield checks.label_maturity(_read_range(lake, CHURN_LABELS, _weeks(context)), data_end)
 
 

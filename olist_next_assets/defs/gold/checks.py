@@ -114,3 +114,27 @@ def label_maturity(labels: pl.DataFrame, data_end: dt.datetime) -> dg.AssetCheck
             "churn_rate_mature": dg.MetadataValue.float(float(labels["churned"].mean() or 0.0)),
         },
     )
+
+
+def combine(results: list[dg.AssetCheckResult]) -> dg.AssetCheckResult:
+    """One result from the same check run on consecutive slices: counts add up, any failure fails."""
+    metadata: dict = {}
+    for result in results:
+        for name, value in result.metadata.items():
+            raw = value.value
+            if isinstance(raw, dict):
+                merged = metadata.setdefault(name, {})
+                for key, count in raw.items():
+                    merged[key] = merged.get(key, 0) + count if isinstance(count, int) else count
+            elif isinstance(raw, int):
+                metadata[name] = metadata.get(name, 0) + raw
+            else:
+                metadata[name] = raw
+    first = results[0]
+    passed = all(r.passed for r in results)
+    return dg.AssetCheckResult(
+        check_name=first.check_name,
+        passed=passed,
+        description=next((r.description for r in results if not r.passed), first.description if passed else None),
+        metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in metadata.items()},
+    )
