@@ -20,11 +20,10 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from olist_next_assets.bench.ingest import Stage, run_stage
+from olist_next_assets.bench.ingest import CLI, Scratch, Stage, run_stage
 
 DIRECT = "from olist_next_assets.bench.features import direct; direct()"
 
@@ -102,16 +101,10 @@ def incremental_costs(lake: Path) -> list[tuple[str, float, int]]:
 
 
 def main(customers: int, seed: int, keep: bool = False) -> int:
-    scratch = Path(tempfile.mkdtemp(prefix="olist-bench-features-"))
-    landing, home = scratch / "landing", scratch / "dagster_home"
-    home.mkdir()
-    shutil.copy(Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "OLIST_LANDING_DIR": str(landing),
-           "OLIST_LAKE_ROOT": str(home / "lake")}
-    cli = [sys.executable, "-m", "olist_next_assets.cli"]
+    scratch = Scratch.create("olist-bench-features-")
+    home, env, cli = scratch.home, scratch.env, CLI
     try:
-        run_stage("setup: generate", [*cli, "generate", "--out", str(landing), "--customers", str(customers),
-                                      "--seed", str(seed)], env)
+        scratch.generate("setup: generate", customers, seed)
         run_stage("setup: bronze", [*cli, "run", "--job", "bronze_job"], env)
         stages: list[Stage] = [
             run_stage("features_job through Dagster", [*cli, "run", "--job", "features_job"], env),
@@ -123,7 +116,7 @@ def main(customers: int, seed: int, keep: bool = False) -> int:
         snapshot_rows = pl.scan_delta(str(home / "lake" / "gold" / "customer_360")).select(pl.len()).collect().item()
     finally:
         if not keep:
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch.root, ignore_errors=True)
     print(f"olist-next bench features: {customers:,} customers, seed {seed}, {os.cpu_count()} cores, "
           f"{snapshot_rows:,} snapshot rows over all weeks")
     print(f"| {'silver + all weekly snapshots + labels':<40} | {'seconds':>8} | {'peak MB':>8} | {'target':>16} |")

@@ -45,25 +45,46 @@ def run_stage(name: str, argv: list[str], env: dict[str, str]) -> Stage:
     return Stage(name, seconds, usage.ru_maxrss / 1024)
 
 
+CLI = [sys.executable, "-m", "olist_next_assets.cli"]
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """A throw-away landing zone and DAGSTER_HOME (with the project's dagster.yaml)."""
+
+    root: Path
+    landing: Path
+    home: Path
+    env: dict[str, str]
+
+    @classmethod
+    def create(cls, prefix: str) -> Scratch:
+        root = Path(tempfile.mkdtemp(prefix=prefix))
+        landing, home = root / "landing", root / "dagster_home"
+        home.mkdir()
+        shutil.copy(Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+        env = {**os.environ, "DAGSTER_HOME": str(home), "OLIST_LANDING_DIR": str(landing),
+               "OLIST_LAKE_ROOT": str(home / "lake")}
+        return cls(root, landing, home, env)
+
+    def generate(self, name: str, customers: int, seed: int) -> Stage:
+        argv = [*CLI, "generate", "--out", str(self.landing), "--customers", str(customers), "--seed", str(seed)]
+        return run_stage(name, argv, self.env)
+
+
 def main(customers: int, seed: int, keep: bool = False) -> int:
-    scratch = Path(tempfile.mkdtemp(prefix="olist-bench-"))
-    landing, home = scratch / "landing", scratch / "dagster_home"
-    home.mkdir()
-    shutil.copy(Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "OLIST_LANDING_DIR": str(landing),
-           "OLIST_LAKE_ROOT": str(home / "lake")}
-    cli = [sys.executable, "-m", "olist_next_assets.cli"]
+    scratch = Scratch.create("olist-bench-")
+    landing, home, env, cli = scratch.landing, scratch.home, scratch.env, CLI
     try:
         stages = [
-            run_stage("generate", [*cli, "generate", "--out", str(landing), "--customers", str(customers),
-                                   "--seed", str(seed)], env),
+            scratch.generate("generate", customers, seed),
             run_stage("bare polars read (reference)", [sys.executable, "-c", BARE_READ, str(landing)], env),
             run_stage("bronze backfill", [*cli, "run", "--job", "bronze_job"], env),
         ]
         rows = _source_rows(home / "lake")
     finally:
         if not keep:
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch.root, ignore_errors=True)
     print(f"olist-next bench ingest: {customers:,} customers, seed {seed}, {os.cpu_count()} cores, "
           f"{rows:,} source rows in 9 files")
     print(f"| {'stage':<30} | {'seconds':>8} | {'rows/s':>10} | {'peak MB':>8} | {'target':>16} | ok |")
@@ -75,7 +96,7 @@ def main(customers: int, seed: int, keep: bool = False) -> int:
         print(f"| {stage.name:<30} | {stage.seconds:>8.2f} | {rows / stage.seconds:>10,.0f} | "
               f"{stage.peak_mb:>8.0f} | {goal:>16} | {ok:>2} |")
     if keep:
-        print(f"scratch kept in {scratch}")
+        print(f"scratch kept in {scratch.root}")
     return 0
 
 

@@ -7,19 +7,10 @@ import polars as pl
 
 from olist_next_assets.defs.partitions import weekly_partitions
 from olist_next_assets.lib.contracts import WEEK_COLUMN
-from olist_next_assets.lib.delta_io import column_schema
 from olist_next_assets.lib.previews import markdown_preview
 
 OWNERS = ["team:data-engineering"]
 KINDS = {"polars", "delta"}
-
-
-def table_metadata(schema: pl.Schema, partitioned: bool) -> dict[str, Any]:
-    """Definition metadata: declared column schema, and the partition column for the IO manager."""
-    metadata: dict[str, Any] = {"dagster/column_schema": column_schema(schema)}
-    if partitioned:
-        metadata["partition_expr"] = WEEK_COLUMN
-    return metadata
 
 
 def output_metadata(frame: pl.DataFrame, **extra: Any) -> dict[str, Any]:
@@ -39,3 +30,19 @@ def upstream(key: list[str], *, all_weeks: bool = False, columns: list[str] | No
 
 def week_keys(context: dg.AssetExecutionContext) -> list[str]:
     return weekly_partitions.get_partition_keys_in_range(context.partition_key_range)
+
+
+def delta_asset(key: list[str], *, weekly: bool, metadata: dict[str, Any] | None = None, **kwargs: Any):
+    """``@dg.asset`` for a Delta table written by the IO manager: group = first key part,
+    weekly partitions with single-run backfills when ``weekly``, team ownership and kinds."""
+    return dg.asset(
+        key=key,
+        group_name=key[0],
+        io_manager_key="delta_io_manager",
+        partitions_def=weekly_partitions if weekly else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if weekly else None,
+        metadata={**({"partition_expr": WEEK_COLUMN} if weekly else {}), **(metadata or {})},
+        owners=OWNERS,
+        kinds=KINDS,
+        **kwargs,
+    )

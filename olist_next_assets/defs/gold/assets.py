@@ -11,9 +11,8 @@ import itertools
 import dagster as dg
 import polars as pl
 
-from olist_next_assets.defs.common import KINDS, OWNERS, output_metadata, upstream, week_keys
+from olist_next_assets.defs.common import delta_asset, upstream, week_keys
 from olist_next_assets.defs.gold import checks
-from olist_next_assets.defs.partitions import weekly_partitions
 from olist_next_assets.defs.resources import LakeResource
 from olist_next_assets.lib import snapshots
 from olist_next_assets.lib.contracts import WEEK_COLUMN
@@ -50,16 +49,10 @@ def _read_range(lake: LakeResource, key: dg.AssetKey, weeks: list[dt.date]) -> p
     return frame.filter(window_filter(WEEK_COLUMN, weeks[0], weeks[-1] + snapshots.WEEK)).collect()
 
 
-@dg.asset(
-    key=CUSTOMER_360,
-    group_name="gold",
+@delta_asset(
+    CUSTOMER_360.path,
+    weekly=True,
     ins=SILVER_INPUTS,
-    io_manager_key="delta_io_manager",
-    partitions_def=weekly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": WEEK_COLUMN},
-    owners=OWNERS,
-    kinds=KINDS,
     check_specs=[
         dg.AssetCheckSpec(checks.POINT_IN_TIME, asset=CUSTOMER_360, blocking=True,
                           description="Every count and timestamp agrees with silver facts strictly before the cutoff."),
@@ -92,20 +85,14 @@ def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: 
     yield checks.combine(sanity)
 
 
-@dg.asset(
-    key=CHURN_LABELS,
-    group_name="gold",
+@delta_asset(
+    CHURN_LABELS.path,
+    weekly=True,
     ins={
         "snapshot": upstream(["gold", "customer_360"], columns=[WEEK_COLUMN, "cutoff", "customer_unique_id"]),
         "orders": upstream(["silver", "orders"], all_weeks=True,
                            columns=["customer_unique_id", "counts_as_purchase", "purchased_at"]),
     },
-    io_manager_key="delta_io_manager",
-    partitions_def=weekly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    metadata={"partition_expr": WEEK_COLUMN},
-    owners=OWNERS,
-    kinds=KINDS,
     check_specs=[dg.AssetCheckSpec(checks.LABEL_MATURITY, asset=CHURN_LABELS, blocking=True,
                                    description="No label for a window the data does not fully cover.")],
     description="Churn label per snapshot row: no purchase within `horizon_days` (default 180) after "

@@ -7,8 +7,8 @@ dimensions) and applies the pure transformation of :mod:`olist_next_assets.lib.s
 import dagster as dg
 import polars as pl
 
-from olist_next_assets.defs.common import KINDS, OWNERS, output_metadata, table_metadata, upstream
-from olist_next_assets.defs.partitions import weekly_partitions
+from olist_next_assets.defs.common import delta_asset, output_metadata, upstream
+from olist_next_assets.lib.delta_io import column_schema
 from olist_next_assets.lib import silver
 from olist_next_assets.lib.sentiment import sentiment_expr
 
@@ -18,19 +18,10 @@ SCHEMAS = {
 }
 
 
-def _silver(name: str, *, partitioned: bool, ins: dict[str, dg.AssetIn], description: str, schema: pl.Schema | None = None):
-    return dg.asset(
-        key=["silver", name],
-        group_name="silver",
-        ins=ins,
-        io_manager_key="delta_io_manager",
-        partitions_def=weekly_partitions if partitioned else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
-        metadata=table_metadata(schema, partitioned) if schema else ({"partition_expr": "week"} if partitioned else None),
-        owners=OWNERS,
-        kinds=KINDS,
-        description=description,
-    )
+def _silver(name: str, *, partitioned: bool, ins: dict[str, dg.AssetIn], description: str,
+            schema: pl.Schema | None = None):
+    metadata = {"dagster/column_schema": column_schema(schema)} if schema else None
+    return delta_asset(["silver", name], weekly=partitioned, ins=ins, description=description, metadata=metadata)
 
 
 @_silver("customers", partitioned=False, ins={"customers": upstream(["bronze", "customers"])},
