@@ -4,6 +4,6 @@ import warnings
 
 import dagster as dg
 
-# We use beta APIs deliberately (single-run backfill policies, column-schema-change checks) on
+# We use beta APIs deliberately (single-run backfill policies) on
 # pinned versions; their warnings would otherwise fill `dagster dev` output on every load.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)

@@ -3,9 +3,8 @@
 import dagster as dg
 
 from olist_next_assets.defs.gold.assets import gold_assets
+from olist_next_assets.defs.schema_checks import build_schema_drift_checks
 
-schema_change_checks = dg.build_column_schema_change_checks(
-    assets=[a.key for a in gold_assets], severity=dg.AssetCheckSeverity.ERROR
-)
+schema_drift_checks = [build_schema_drift_checks([a.key for a in gold_assets])]
 
-defs = dg.Definitions(assets=gold_assets, asset_checks=schema_change_checks)
+defs = dg.Definitions(assets=gold_assets, asset_checks=schema_drift_checks)

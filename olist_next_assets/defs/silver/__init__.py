@@ -2,10 +2,9 @@
 
 import dagster as dg
 
+from olist_next_assets.defs.schema_checks import build_schema_drift_checks
 from olist_next_assets.defs.silver.assets import silver_assets
 
-schema_change_checks = dg.build_column_schema_change_checks(
-    assets=[a.key for a in silver_assets], severity=dg.AssetCheckSeverity.ERROR
-)
+schema_drift_checks = [build_schema_drift_checks([a.key for a in silver_assets])]
 
-defs = dg.Definitions(assets=silver_assets, asset_checks=schema_change_checks)
+defs = dg.Definitions(assets=silver_assets, asset_checks=schema_drift_checks)

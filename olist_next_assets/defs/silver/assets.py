@@ -8,8 +8,8 @@ import dagster as dg
 import polars as pl
 
 from olist_next_assets.defs.common import delta_asset, output_metadata, upstream
-from olist_next_assets.lib.delta_io import column_schema
 from olist_next_assets.lib import silver
+from olist_next_assets.lib.delta_io import column_schema
 from olist_next_assets.lib.sentiment import sentiment_expr
 
 SCHEMAS = {
