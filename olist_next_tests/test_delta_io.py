@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager
+from olist_next_assets.lib.delta_io import FrameStream, WeeklyDeltaPolarsIOManager
 from olist_next_tests.conftest import range_tags
 
 WEEKS = dg.WeeklyPartitionsDefinition(start_date="2018-01-01", end_date="2018-03-05", day_offset=1)
@@ -110,3 +110,20 @@ def test_bad_partition_column_fails_with_a_clear_message(delta, instance, asset,
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert message in str(failure)
+
+
+@dg.asset(partitions_def=WEEKS, metadata={"partition_expr": "week"}, io_manager_key="delta",
+          backfill_policy=dg.BackfillPolicy.single_run())
+def streamed(context: dg.AssetExecutionContext) -> FrameStream:
+    frame = _week_rows(context.partition_time_window, "stream")
+    weekly = (week for _, week in frame.group_by("week", maintain_order=True))
+    return FrameStream(frame.schema, weekly)
+
+
+def test_a_stream_of_weekly_frames_is_written_in_one_transaction(delta, instance, tmp_path):
+    result = dg.materialize([streamed], resources={"delta": delta}, instance=instance,
+                            tags=range_tags("2018-01-01", "2018-01-29"))
+    table = DeltaTable(str(tmp_path / "public" / "streamed"))
+    assert table.version() == 0 and len(table.history()) == 1
+    assert pl.read_delta(str(tmp_path / "public" / "streamed")).height == 15
+    assert result.asset_materializations_for_node("streamed")[0].metadata["dagster/row_count"].value == 15

@@ -12,6 +12,9 @@ the type handler's range logic:
 * reads filter ``[start, end)``, so a range returns every week in it;
 * the partition column must be a ``Date`` holding the week start (strings would overwrite the
   whole table, timestamps fail on load): we check it and fail with a clear message;
+* an output may be a :class:`FrameStream` (frames written one after another in one
+  transaction), so a long backfill never holds its whole output twice in memory;
+* every write records row count, column schema, URI and Delta version as metadata.
 
 ``dagster-delta`` 0.5.9 fixes the same problems but pins polars < 2 through its extra and sets
 the root logger to DEBUG on every call; a small subclass of the official handler is less risk.
@@ -35,7 +38,6 @@ from dagster_deltalake_polars import DeltaLakePolarsIOManager
 from dagster_deltalake_polars.deltalake_polars_type_handler import DeltaLakePolarsTypeHandler
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
-
 
 
 @dataclass(frozen=True)
