@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from olist_next_assets.defs.gold import checks
-from olist_next_assets.lib import snapshots
+from olist_next_assets.lib import silver, snapshots
 from olist_next_assets.lib.contracts import TIMESTAMP
 
 
@@ -30,17 +30,26 @@ ORDERS = [
 
 
 def silver_frames() -> dict[str, pl.LazyFrame]:
-    orders = pl.DataFrame(ORDERS, schema=["order_id", "customer_unique_id", "order_status", "p", "d", "e"], orient="row")
-    orders = orders.with_columns(
-        pl.col("p", "d", "e").str.to_datetime(time_zone="UTC", time_unit="us")
-    ).select(
-        "order_id", "customer_unique_id", pl.lit("SP").alias("customer_state"), "order_status",
-        pl.col("p").alias("purchased_at"), pl.col("d").alias("delivered_at"),
-        (pl.col("order_status") != "canceled").alias("counts_as_purchase"),
-        ((pl.col("order_status") == "delivered") & pl.col("d").is_not_null()).alias("is_completed"),
-        ((pl.col("d") - pl.col("e")).dt.total_seconds() / 86400).alias("delivery_delay_days"),
-        (pl.col("d").dt.date() > pl.col("e").dt.date()).alias("is_late"),
+    """Bronze-shaped orders (one customer_id per order, as in Olist) through the real silver step."""
+    raw = pl.DataFrame(ORDERS, schema=["order_id", "person", "order_status", "p", "d", "e"], orient="row")
+    raw = raw.with_columns(pl.col("p", "d", "e").str.to_datetime(time_zone="UTC", time_unit="us"))
+    bronze_orders = raw.select(
+        "order_id",
+        ("cid-" + pl.col("order_id")).alias("customer_id"),  # C's two orders: two customer_ids, one person
+        "order_status",
+        pl.col("p").alias("order_purchase_timestamp"),
+        pl.col("p").alias("order_approved_at"),
+        pl.lit(None, TIMESTAMP).alias("order_delivered_carrier_date"),
+        pl.col("d").alias("order_delivered_customer_date"),
+        pl.col("e").alias("order_estimated_delivery_date"),
+        pl.col("p").dt.truncate("1w").dt.date().alias("week"),
     )
+    bronze_customers = raw.select(
+        ("cid-" + pl.col("order_id")).alias("customer_id"),
+        pl.col("person").alias("customer_unique_id"),
+        pl.lit("SP").alias("customer_state"),
+    )
+    orders = silver.silver_orders(bronze_orders.lazy(), bronze_customers.lazy()).collect()
     lines = pl.DataFrame({
         "order_id": ["o1", "o2", "o4", "o5", "o5", "o6"],
         "price": [100.0, 50.0, 30.0, 10.0, 10.0, 80.0],
