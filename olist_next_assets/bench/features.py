@@ -62,7 +62,7 @@ def direct() -> None:
                     mode="overwrite", partition_by=["week"])
     snap = pl.scan_delta(str(out / "gold" / "customer_360")).select("week", "cutoff", "customer_unique_id").collect()
     data_end = snapshots.data_coverage_end(frames["orders"]["purchased_at"])
-    labels = (snapshots.churn_labels(f, events.purchases, 180, data_end) for _, f in snap.group_by("week", maintain_order=True))
+    labels = [snapshots.churn_labels(snap, events.purchases, 180, data_end)]
     write_deltalake(str(out / "gold" / "churn_labels"), arrow_stream(snapshots.LABEL_SCHEMA, labels, [0]),
                     mode="overwrite", partition_by=["week"])
 

@@ -239,30 +239,33 @@ def churn_labels(snapshot_frame: pl.DataFrame, purchases: pl.DataFrame, horizon_
     """Label each snapshot row: churned = no purchase in ``[cutoff, cutoff + H)``.
 
     A label is mature only when the data covers the whole window (``cutoff + H <= data_end``);
-    immature labels are null, so they can never reach training.
+    immature labels are null, so they can never reach training. Works on any number of weeks
+    at once: the next purchase comes from one forward as-of join.
     """
     if snapshot_frame.is_empty():
         return _empty_labels()
-    cutoff = snapshot_frame["cutoff"][0]
-    window_end = cutoff + dt.timedelta(days=horizon_days)
-    mature = window_end <= data_end
-    next_purchase = (
-        purchases.filter(pl.col(EVENT_AT) >= cutoff)
-        .group_by(CUSTOMER)
-        .agg(pl.col(EVENT_AT).min().alias("next_purchase_at"))
+    horizon = dt.timedelta(days=horizon_days)
+    upcoming = purchases.select(CUSTOMER, pl.col(EVENT_AT).alias("next_purchase_at")).sort("next_purchase_at")
+    labelled = (
+        snapshot_frame.select(WEEK_COLUMN, "cutoff", CUSTOMER)
+        .with_row_index("__row")
+        .sort("cutoff")
+        .join_asof(upcoming, left_on="cutoff", right_on="next_purchase_at", by=CUSTOMER, strategy="forward",
+                   check_sortedness=False)
+        .sort("__row")
     )
-    labelled = snapshot_frame.select(WEEK_COLUMN, "cutoff", CUSTOMER).join(next_purchase, on=CUSTOMER, how="left")
+    window_end = pl.col("cutoff") + horizon
+    mature = window_end <= data_end
     returned = pl.col("next_purchase_at").is_not_null() & (pl.col("next_purchase_at") < window_end)
     return labelled.select(
         WEEK_COLUMN,
         "cutoff",
         CUSTOMER,
         pl.lit(horizon_days, pl.Int32).alias("horizon_days"),
-        pl.lit(window_end, TIMESTAMP).alias("label_window_end"),
-        pl.lit(mature).alias("is_mature"),
-        pl.when(pl.lit(mature)).then(~returned).otherwise(None).alias("churned"),
-        pl.when(pl.lit(mature) & returned)
-        .then(days_between(pl.col("next_purchase_at"), pl.col("cutoff")))
+        window_end.alias("label_window_end"),
+        mature.alias("is_mature"),
+        pl.when(mature).then(~returned).alias("churned"),
+        pl.when(mature & returned).then(days_between(pl.col("next_purchase_at"), pl.col("cutoff")))
         .alias("days_to_next_purchase"),
     )
 

@@ -107,9 +107,11 @@ def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: L
     )
     data_end = snapshots.data_coverage_end(orders.select("purchased_at").collect().to_series())
     snap = snapshot.collect()
-    frames = (
-        snapshots.churn_labels(week_frame, purchases, config.horizon_days, data_end)
-        for _, week_frame in snap.group_by(WEEK_COLUMN, maintain_order=True)
+    weeks = snap[WEEK_COLUMN].unique().sort()
+    frames = (  # a few weeks at a time: bounded memory, one as-of join per slice
+        snapshots.churn_labels(snap.filter(pl.col(WEEK_COLUMN).is_in(weeks[i:i + CHECK_WEEKS_PER_SLICE].implode())),
+                               purchases, config.horizon_days, data_end)
+        for i in range(0, len(weeks), CHECK_WEEKS_PER_SLICE)
     )
     yield dg.Output(
         FrameStream(snapshots.LABEL_SCHEMA, frames),
