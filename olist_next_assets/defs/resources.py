@@ -7,13 +7,15 @@ dev runs offline under ``$DAGSTER_HOME`` (``dagster_home/`` in the repository): 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager
+from olist_next_assets.lib.contracts import WEEK_COLUMN
+from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager, window_filter
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_IN_PROD = ("OLIST_LAKE_ROOT", "OLIST_LANDING_DIR")
@@ -37,6 +39,15 @@ class LakeResource(dg.ConfigurableResource):
         if not uri.startswith(("s3://", "gs://", "az://", "abfss://")) and not (Path(uri) / "_delta_log").exists():
             return None
         return pl.scan_delta(uri)
+
+    def read(self, key: dg.AssetKey, weeks: tuple[dt.date, dt.date] | None = None) -> pl.DataFrame:
+        """The rows of ``[start, end)`` weeks (all rows when None); empty if never written."""
+        frame = self.scan(key)
+        if frame is None:
+            return pl.DataFrame()
+        if weeks is not None:
+            frame = frame.filter(window_filter(WEEK_COLUMN, *weeks))
+        return frame.collect()
 
 
 class LandingZone(dg.ConfigurableResource):

@@ -103,13 +103,18 @@ def check_header(path: Path, contract: Contract) -> SourceHeader:
 
 
 def read_source(path: Path, contract: Contract) -> tuple[pl.DataFrame, SourceHeader]:
-    """All records of a source file as text, with their physical line numbers."""
+    """All records of a source file as text; a missing contract column is a ContractViolation."""
     header = check_header(path, contract)
     if header.missing:
         raise ContractViolation(
             f"{path.name}: column(s) {', '.join(repr(c) for c in header.missing)} required by the "
             f"'{contract.table}' contract are missing (found: {', '.join(header.columns)})."
         )
+    return read_records(path, header), header
+
+
+def read_records(path: Path, header: SourceHeader) -> pl.DataFrame:
+    """All records as text, with the physical line on which each starts."""
     raw = pl.read_csv(
         path,
         infer_schema=False,
@@ -124,8 +129,7 @@ def read_source(path: Path, contract: Contract) -> tuple[pl.DataFrame, SourceHea
         [pl.col(c).str.count_matches("\n").fill_null(0) for c in header.columns]
     ) if header.columns else pl.lit(0)
     span = breaks.cast(pl.Int64) + 1
-    raw = raw.with_columns((span.cum_sum() - span + 2).alias(SOURCE_LINE_COLUMN))
-    return raw, header
+    return raw.with_columns((span.cum_sum() - span + 2).alias(SOURCE_LINE_COLUMN))
 
 
 def _parse(col: str, dtype: pl.DataType) -> pl.Expr:

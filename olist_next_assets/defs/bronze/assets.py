@@ -10,8 +10,6 @@ event instead of one per week). After the writes commit, the checks run on the r
 from Delta.
 """
 
-
-import datetime as dt
 from typing import Any
 
 import dagster as dg
@@ -21,18 +19,10 @@ from olist_next_assets.defs.bronze import checks
 from olist_next_assets.defs.partitions import partition_bounds, weekly_partitions
 from olist_next_assets.defs.resources import LakeResource, LandingZone
 from olist_next_assets.lib.contracts import CONTRACTS, WEEK_COLUMN, Contract, Placement
-from olist_next_assets.lib.delta_io import column_schema, window_filter
-from olist_next_assets.lib.ingest import (
-    QUARANTINE_SCHEMA,
-    ContractViolation,
-    IngestResult,
-    check_header,
-    ingest,
-    read_source,
-)
+from olist_next_assets.defs.common import KINDS, OWNERS
+from olist_next_assets.lib.delta_io import column_schema
+from olist_next_assets.lib.ingest import QUARANTINE_SCHEMA, IngestResult, check_header, ingest, read_records
 from olist_next_assets.lib.previews import markdown_preview
-
-OWNERS = ["team:data-engineering"]
 
 
 def bronze_key(table: str) -> dg.AssetKey:
@@ -74,7 +64,7 @@ def _out_metadata(schema: pl.Schema, partitioned: bool) -> dict[str, Any]:
 def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
     table = contract.table
     upstream = _upstream(contract)
-    kinds = {"polars", "delta"}
+    kinds = KINDS
 
     @dg.multi_asset(
         name=f"bronze_{table}",
@@ -141,16 +131,15 @@ def materialize_bronze(
     header = check_header(path, contract)
     if header.missing:
         yield checks.source_schema_drift(contract, header, previous_columns)
-        raise dg.Failure(description=str(ContractViolation(
-            f"{path.name}: contract column(s) {', '.join(header.missing)} missing; nothing was written."
-        )))
+        raise dg.Failure(description=f"{path.name}: contract column(s) {', '.join(header.missing)} "
+                                     "missing; nothing was written.")
 
     window = None
     if contract.partitioned:
         time_window = context.partition_time_window
         window = (time_window.start.date(), time_window.end.date())
     order_weeks = inputs["upstream_orders"].collect() if contract.placement is Placement.PARENT_ORDER else None
-    raw, header = read_source(path, contract)
+    raw = read_records(path, header)
     result = ingest(
         raw,
         header,
@@ -165,8 +154,8 @@ def materialize_bronze(
     yield dg.Output(result.quarantine, output_name="quarantine", metadata=_quarantine_metadata(result))
 
     # The IO manager has committed both outputs: check what is actually in Delta now.
-    written = _read_back(lake, key, window)
-    quarantined = _read_back(lake, quarantine_key(contract.table), None)
+    written = lake.read(key, window)
+    quarantined = lake.read(quarantine_key(contract.table))
     yield checks.contract_conformance(contract, written)
     yield checks.row_reconciliation(result, written.height, quarantined.height)
     yield checks.source_schema_drift(contract, header, previous_columns)
@@ -174,15 +163,6 @@ def materialize_bronze(
         yield checks.primary_key_unique(contract, written)
     if contract.references:
         yield checks.referential_integrity(_orphans(contract, written, inputs))
-
-
-def _read_back(lake: LakeResource, key: dg.AssetKey, window: tuple[dt.date, dt.date] | None) -> pl.DataFrame:
-    frame = lake.scan(key)
-    if frame is None:
-        return pl.DataFrame()
-    if window is not None:
-        frame = frame.filter(window_filter(WEEK_COLUMN, *window))
-    return frame.collect()
 
 
 def _orphans(contract: Contract, written: pl.DataFrame, inputs: dict[str, pl.LazyFrame]) -> dict[str, tuple[int, int]]:

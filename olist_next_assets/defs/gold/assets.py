@@ -16,7 +16,7 @@ from olist_next_assets.defs.gold import checks
 from olist_next_assets.defs.resources import LakeResource
 from olist_next_assets.lib import snapshots
 from olist_next_assets.lib.contracts import WEEK_COLUMN
-from olist_next_assets.lib.delta_io import FrameStream, window_filter
+from olist_next_assets.lib.delta_io import FrameStream
 
 CUSTOMER_360 = dg.AssetKey(["gold", "customer_360"])
 CHURN_LABELS = dg.AssetKey(["gold", "churn_labels"])
@@ -42,13 +42,6 @@ def _weeks(context: dg.AssetExecutionContext) -> list[dt.date]:
     return [dt.date.fromisoformat(key) for key in week_keys(context)]
 
 
-def _read_range(lake: LakeResource, key: dg.AssetKey, weeks: list[dt.date]) -> pl.DataFrame:
-    frame = lake.scan(key)
-    if frame is None:
-        return pl.DataFrame()
-    return frame.filter(window_filter(WEEK_COLUMN, weeks[0], weeks[-1] + snapshots.WEEK)).collect()
-
-
 @delta_asset(
     CUSTOMER_360.path,
     weekly=True,
@@ -66,7 +59,7 @@ def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: 
                  payments: pl.LazyFrame, reviews: pl.LazyFrame):
     weeks = _weeks(context)
     events = snapshots.build_events(orders, lines, payments, reviews)
-    previous = _read_range(lake, CUSTOMER_360, [weeks[0] - snapshots.WEEK])
+    previous = lake.read(CUSTOMER_360, (weeks[0] - snapshots.WEEK, weeks[0]))
     weekly = snapshots.snapshots(events, weeks, previous if not previous.is_empty() else None)
     first = next(weekly)  # the stream's schema; the other weeks are computed while they are written
     yield dg.Output(
@@ -78,7 +71,8 @@ def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: 
     silver_reviews = reviews.select("order_id", "created_at").collect()
     point_in_time, sanity = [], []
     for start in range(0, len(weeks), CHECK_WEEKS_PER_SLICE):  # bounded memory on long backfills
-        written = _read_range(lake, CUSTOMER_360, weeks[start:start + CHECK_WEEKS_PER_SLICE])
+        chunk = weeks[start:start + CHECK_WEEKS_PER_SLICE]
+        written = lake.read(CUSTOMER_360, (chunk[0], chunk[-1] + snapshots.WEEK))
         point_in_time.append(checks.point_in_time(written, silver_orders, silver_reviews))
         sanity.append(checks.feature_sanity(written, silver_orders))
     yield checks.combine(point_in_time)
@@ -107,17 +101,19 @@ def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: L
     )
     data_end = snapshots.data_coverage_end(orders.select("purchased_at").collect().to_series())
     snap = snapshot.collect()
-    weeks = snap[WEEK_COLUMN].unique().sort()
+    weeks = _weeks(context)
     frames = (  # a few weeks at a time: bounded memory, one as-of join per slice
-        snapshots.churn_labels(snap.filter(pl.col(WEEK_COLUMN).is_in(weeks[i:i + CHECK_WEEKS_PER_SLICE].implode())),
-                               purchases, config.horizon_days, data_end)
+        snapshots.churn_labels(
+            snap.filter(pl.col(WEEK_COLUMN).is_in(weeks[i:i + CHECK_WEEKS_PER_SLICE])),
+            purchases, config.horizon_days, data_end,
+        )
         for i in range(0, len(weeks), CHECK_WEEKS_PER_SLICE)
     )
     yield dg.Output(
         FrameStream(snapshots.LABEL_SCHEMA, frames),
         metadata={"data_covered_until": str(data_end), "horizon_days": config.horizon_days},
     )
-    yield checks.label_maturity(_read_range(lake, CHURN_LABELS, _weeks(context)), data_end)
+    yield checks.label_maturity(lake.read(CHURN_LABELS, (weeks[0], weeks[-1] + snapshots.WEEK)), data_end)
 
 
 gold_assets = [customer_360, churn_labels]
