@@ -45,24 +45,28 @@ def cutoff_of(week_start: dt.date) -> dt.datetime:
 
 @dataclass(frozen=True)
 class Events:
-    """The three event streams every feature is computed from (each has ``event_at``)."""
+    """The three event streams every feature is computed from (each has ``event_at``).
+
+    Each frame is sorted by ``event_at``, so a week of events is a slice found by binary search.
+    """
 
     purchases: pl.DataFrame  # one row per non-canceled order, at purchase time
     completions: pl.DataFrame  # one row per delivered order, at delivery time
     reviews: pl.DataFrame  # one row per review, at creation time
     lines: pl.DataFrame  # one row per order item, at its order's purchase time
 
-    def touched_between(self, start: dt.datetime, end: dt.datetime) -> pl.Series:
-        """Customers with any event in ``[start, end)``."""
-        frames = [
-            f.filter(pl.col(EVENT_AT).is_between(start, end, closed="left")).select(CUSTOMER)
-            for f in (self.purchases, self.completions, self.reviews)
-        ]
-        return pl.concat(frames).unique().to_series()
+    def touched_between(self, start: dt.datetime, end: dt.datetime) -> pl.DataFrame:
+        """Customers with any event in ``[start, end)`` (one column, unique)."""
+        frames = []
+        for frame in (self.purchases, self.completions, self.reviews):
+            times = frame[EVENT_AT]
+            first, last = (int(times.search_sorted(t, side="left")) for t in (start, end))
+            frames.append(frame.slice(first, last - first).select(CUSTOMER))
+        return pl.concat(frames).unique()
 
-    def for_customers(self, customers: pl.Series) -> Events:
-        keep = pl.col(CUSTOMER).is_in(customers.implode())
-        return Events(*(f.filter(keep) for f in (self.purchases, self.completions, self.reviews, self.lines)))
+    def for_customers(self, customers: pl.DataFrame) -> Events:
+        frames = (self.purchases, self.completions, self.reviews, self.lines)
+        return Events(*(f.join(customers, on=CUSTOMER, how="semi", maintain_order="left") for f in frames))
 
 
 def build_events(orders: pl.LazyFrame, lines: pl.LazyFrame, payments: pl.LazyFrame, reviews: pl.LazyFrame) -> Events:
@@ -94,7 +98,8 @@ def build_events(orders: pl.LazyFrame, lines: pl.LazyFrame, payments: pl.LazyFra
         on="order_id",
         how="inner",
     ).select(CUSTOMER, "order_id", EVENT_AT, "category")
-    collected = pl.collect_all([purchases, completions, review_events, line_events])
+    streams = [purchases, completions, review_events, line_events]
+    collected = pl.collect_all([s.sort(EVENT_AT, CUSTOMER, "order_id", maintain_order=True) for s in streams])
     return Events(*collected)
 
 
@@ -221,7 +226,7 @@ def snapshots(events: Events, weeks: list[dt.date], previous: pl.DataFrame | Non
         else:
             touched = events.touched_between(cutoff - WEEK, cutoff)
             fresh = aggregate(events.for_customers(touched), cutoff)
-            kept = aggregates_prev.filter(~pl.col(CUSTOMER).is_in(touched.implode()))
+            kept = aggregates_prev.join(touched, on=CUSTOMER, how="anti", maintain_order="left")
             current = pl.concat([kept, fresh.select(kept.columns)])
         aggregates_prev = current
         yield finish(current, week_start)
