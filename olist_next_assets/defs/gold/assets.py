@@ -58,7 +58,8 @@ def _weeks(context: dg.AssetExecutionContext) -> list[dt.date]:
 def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: pl.LazyFrame, lines: pl.LazyFrame,
                  payments: pl.LazyFrame, reviews: pl.LazyFrame):
     weeks = _weeks(context)
-    events = snapshots.build_events(orders, lines, payments, reviews)
+    silver_orders, silver_reviews = pl.collect_all([orders, reviews])  # read once: events and checks
+    events = snapshots.build_events(silver_orders.lazy(), lines, payments, silver_reviews.lazy())
     previous = lake.read(CUSTOMER_360, (weeks[0] - snapshots.WEEK, weeks[0]))
     weekly = snapshots.snapshots(events, weeks, previous if not previous.is_empty() else None)
     first = next(weekly)  # the stream's schema; the other weeks are computed while they are written
@@ -66,9 +67,6 @@ def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: 
         FrameStream(first.schema, itertools.chain([first], weekly)),
         metadata={"weeks": len(weeks), "started_from_stored_snapshot": not previous.is_empty()},
     )
-    silver_orders = orders.select("order_id", "customer_unique_id", "counts_as_purchase", "is_completed",
-                                  "purchased_at", "delivered_at").collect()
-    silver_reviews = reviews.select("order_id", "created_at").collect()
     point_in_time, sanity = [], []
     for start in range(0, len(weeks), CHECK_WEEKS_PER_SLICE):  # bounded memory on long backfills
         chunk = weeks[start:start + CHECK_WEEKS_PER_SLICE]
@@ -94,12 +92,11 @@ def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: 
 )
 def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: LakeResource,
                  snapshot: pl.LazyFrame, orders: pl.LazyFrame):
-    purchases = (
-        orders.filter(pl.col("counts_as_purchase") & pl.col("customer_unique_id").is_not_null())
-        .select("customer_unique_id", pl.col("purchased_at").alias(snapshots.EVENT_AT))
-        .collect()
+    silver_orders = orders.collect()
+    purchases = silver_orders.filter(pl.col("counts_as_purchase") & pl.col("customer_unique_id").is_not_null()).select(
+        "customer_unique_id", pl.col("purchased_at").alias(snapshots.EVENT_AT)
     )
-    data_end = snapshots.data_coverage_end(orders.select("purchased_at").collect().to_series())
+    data_end = snapshots.data_coverage_end(silver_orders["purchased_at"])
     snap = snapshot.collect()
     weeks = _weeks(context)
     frames = (  # a few weeks at a time: bounded memory, one as-of join per slice
