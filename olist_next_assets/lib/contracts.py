@@ -272,7 +272,10 @@ SOURCE_FILES = {c.source_file: c for c in CONTRACTS.values()}
 
 
 def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
-    """The contract as a pandera (polars backend) schema over the bronze table."""
+    """The contract as a pandera (polars backend) schema over the bronze table.
+
+    Key uniqueness is not repeated here: the ``primary_key_unique`` check owns that property.
+    """
     columns: dict[str, pa.Column] = {}
     for col in contract.columns:
         checks = []
@@ -290,6 +293,5 @@ def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
         columns,
         strict=True,
         ordered=True,
-        unique=list(contract.primary_key) or None,
         name=f"bronze.{contract.table}",
     )
