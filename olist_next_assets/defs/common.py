@@ -32,7 +32,8 @@ def week_keys(context: dg.AssetExecutionContext) -> list[str]:
     return weekly_partitions.get_partition_keys_in_range(context.partition_key_range)
 
 
-def delta_asset(key: list[str], *, weekly: bool, metadata: dict[str, Any] | None = None, **kwargs: Any):
+def delta_asset(key: list[str], *, weekly: bool, metadata: dict[str, Any] | None = None,
+                extra_kinds: set[str] | None = None, **kwargs: Any):
     """``@dg.asset`` for a Delta table written by the IO manager: group = first key part,
     weekly partitions with single-run backfills when ``weekly``, team ownership and kinds."""
     return dg.asset(
@@ -43,6 +44,6 @@ def delta_asset(key: list[str], *, weekly: bool, metadata: dict[str, Any] | None
         backfill_policy=dg.BackfillPolicy.single_run() if weekly else None,
         metadata={**({"partition_expr": WEEK_COLUMN} if weekly else {}), **(metadata or {})},
         owners=OWNERS,
-        kinds=KINDS,
+        kinds=KINDS | (extra_kinds or set()),
         **kwargs,
     )

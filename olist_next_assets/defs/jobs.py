@@ -4,8 +4,9 @@ import dagster as dg
 
 main_job = dg.define_asset_job(
     name="olist_next_job",
-    selection=dg.AssetSelection.all(),
-    description="The whole graph, landing zone to gold, for any range of weeks in one run.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(["ml", "churn_tuning"]),
+    description="The whole graph, landing zone to weekly churn scores, for any range of weeks in one run "
+                "(hyperparameter search is its own on-demand `tuning_job`).",
 )
 
 features_job = dg.define_asset_job(

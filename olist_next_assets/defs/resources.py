@@ -1,7 +1,8 @@
 """Resources per environment, chosen in one place (``OLIST_ENV``: ``dev`` by default, ``prod``).
 
 dev runs offline under ``$DAGSTER_HOME`` (``dagster_home/`` in the repository): lake in
-``lake/``, landing zone in ``landing/``. prod takes every location from the environment through
+``lake/``, landing zone in ``landing/``, MLflow store in ``mlflow/`` (``OLIST_MLFLOW_URI``
+points it at a shared server). prod takes every location from the environment through
 ``dg.EnvVar`` and refuses to start when one is missing.
 """
 
@@ -14,11 +15,14 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from pydantic import PrivateAttr
+
+from olist_next_assets.lib.churn.tracking import Tracker
 from olist_next_assets.lib.contracts import WEEK_COLUMN
 from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager, window_filter
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-REQUIRED_IN_PROD = ("OLIST_LAKE_ROOT", "OLIST_LANDING_DIR")
+REQUIRED_IN_PROD = ("OLIST_LAKE_ROOT", "OLIST_LANDING_DIR", "OLIST_MLFLOW_URI")
 
 
 def dagster_home() -> Path:
@@ -40,6 +44,16 @@ class LakeResource(dg.ConfigurableResource):
             return None
         return pl.scan_delta(uri)
 
+    def version(self, key: dg.AssetKey) -> int | None:
+        """The Delta table version (what a model records as the data version it read)."""
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        try:
+            return DeltaTable(self.uri(key)).version()
+        except TableNotFoundError:
+            return None
+
     def read(self, key: dg.AssetKey, weeks: tuple[dt.date, dt.date] | None = None) -> pl.DataFrame:
         """The rows of ``[start, end)`` weeks (all rows when None); empty if never written."""
         frame = self.scan(key)
@@ -48,6 +62,27 @@ class LakeResource(dg.ConfigurableResource):
         if weeks is not None:
             frame = frame.filter(window_filter(WEEK_COLUMN, *weeks))
         return frame.collect()
+
+
+class MLflowResource(dg.ConfigurableResource):
+    """The MLflow tracking store and model registry (local SQLite by default, any server in prod)."""
+
+    tracking_uri: str
+    artifact_root: str | None = None
+    experiment: str = "olist_next_churn"
+    model_name: str = "olist_next_churn"
+    ui_url: str = "http://127.0.0.1:5000"
+    """Where people open the MLflow UI; used for the run links in Dagster metadata."""
+
+    _tracker: Tracker | None = PrivateAttr(default=None)
+
+    def tracker(self) -> Tracker:
+        if self._tracker is None:
+            self._tracker = Tracker(self.tracking_uri, self.experiment, self.model_name, self.artifact_root)
+        return self._tracker
+
+    def run_url(self, run_id: str) -> str:
+        return self.tracker().run_url(self.ui_url, run_id)
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -81,15 +116,22 @@ def resources_for_env(env: str | None = None) -> dict[str, object]:
     if env == "prod":
         _require_prod_settings()
         lake_root, landing_root = dg.EnvVar("OLIST_LAKE_ROOT"), dg.EnvVar("OLIST_LANDING_DIR")
-        lake_value = os.environ["OLIST_LAKE_ROOT"]
+        mlflow = MLflowResource(tracking_uri=dg.EnvVar("OLIST_MLFLOW_URI"),
+                                ui_url=os.environ.get("OLIST_MLFLOW_UI_URL", "http://127.0.0.1:5000"))
     elif env == "dev":
         home = dagster_home()
-        lake_value = os.environ.get("OLIST_LAKE_ROOT", str(home / "lake"))
-        lake_root, landing_root = lake_value, os.environ.get("OLIST_LANDING_DIR", str(home / "landing"))
+        lake_root = os.environ.get("OLIST_LAKE_ROOT", str(home / "lake"))
+        landing_root = os.environ.get("OLIST_LANDING_DIR", str(home / "landing"))
+        mlflow = MLflowResource(
+            tracking_uri=os.environ.get("OLIST_MLFLOW_URI", f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"),
+            artifact_root=str(home / "mlflow" / "artifacts"),
+        )
+        (home / "mlflow").mkdir(parents=True, exist_ok=True)
     else:
         raise ValueError(f"OLIST_ENV must be 'dev' or 'prod', not {env!r}.")
     return {
         "delta_io_manager": WeeklyDeltaPolarsIOManager(root_uri=lake_root, storage_options={"local": {}}),
         "lake": LakeResource(root=lake_root),
         "landing": LandingZone(root=landing_root),
+        "mlflow": mlflow,
     }
