@@ -40,15 +40,22 @@ def _run(args: argparse.Namespace) -> int:
     for evaluation in failed:
         print(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
               f"{evaluation.severity.value} {evaluation.description or ''}")
+    print()
+    for line in pipeline.model_summary(lake_root):
+        print(line)
+    mlflow_uri = resources_for_env()["mlflow"].tracking_uri
     print(f"\nRun {result.run_id} {'succeeded' if result.success else 'FAILED'} "
           f"in {time.perf_counter() - started:.1f} s. Tables under {lake_root}")
     print(f"Dagster UI: cd {Path.cwd()} && DAGSTER_HOME={home} dagster dev  (then http://127.0.0.1:3000)")
+    print(f"MLflow UI:  mlflow ui --backend-store-uri {mlflow_uri}  (then http://127.0.0.1:5000)")
     return 0 if result.success else 1
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from olist_next_assets.bench import features, ingest
+    from olist_next_assets.bench import features, ingest, model
 
+    if args.kind == "model":
+        return model.main(customers=args.customers, seed=args.seed, keep=args.keep, budget=args.budget)
     bench = {"ingest": ingest, "features": features}[args.kind]
     return bench.main(customers=args.customers, seed=args.seed, keep=args.keep)
 
@@ -78,17 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS,
                      help="synthetic scale when the landing zone is empty")
     run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--job", default="olist_next_job", help="olist_next_job (everything) or bronze_job")
+    run.add_argument("--job", default="olist_next_job",
+                     help="olist_next_job (everything), bronze_job, features_job, model_job or tuning_job")
     run.set_defaults(func=_run)
 
     bench = commands.add_parser("bench", help="benchmarks that print a table")
     bench_kinds = bench.add_subparsers(dest="kind", required=True)
     for kind, text in (("ingest", "generation + full bronze backfill"),
-                       ("features", "silver + all weekly snapshots, and the cost of one week")):
+                       ("features", "silver + all weekly snapshots, and the cost of one week"),
+                       ("model", "one weekly retrain, the hyperparameter search, scoring throughput")):
         bench_kind = bench_kinds.add_parser(kind, help=text)
         bench_kind.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
         bench_kind.add_argument("--seed", type=int, default=42)
         bench_kind.add_argument("--keep", action="store_true", help="keep the scratch directory")
+        if kind == "model":
+            bench_kind.add_argument("--budget", type=float, default=90.0, help="search time budget, seconds")
         bench_kind.set_defaults(func=_bench)
     bench_sentiment = bench_kinds.add_parser("sentiment", help="review sentiment vs star scores on real comments")
     bench_sentiment.add_argument("--real-dir", help="real Olist samples (default: $OLIST_REAL_DIR)")

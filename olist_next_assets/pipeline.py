@@ -70,14 +70,42 @@ def run_all(job_name: str = "olist_next_job", instance: dg.DagsterInstance | Non
 
     keys = weekly_partitions.get_partition_keys()
     job = defs.resolve_job_def(job_name)
+    weekly = job.partitions_def is not None
     return job.execute_in_process(
         instance=instance or dg.DagsterInstance.get(),
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]} if weekly else None,
         raise_on_error=False,
     )
 
 
-def table_summaries(lake_root: str, layers: tuple[str, ...] = ("bronze", "quarantine", "silver", "gold")) -> list[TableSummary]:
+def model_summary(lake_root: str) -> list[str]:
+    """Lines about the latest weekly model and its scores, for the end of ``olist-next run``."""
+    import polars as pl
+
+    records_path, scores_path = Path(lake_root, "ml", "churn_model"), Path(lake_root, "ml", "churn_scores")
+    if not (records_path / "_delta_log").exists():
+        return []
+    records = pl.read_delta(str(records_path)).sort("week")
+    in_use = records.drop_nulls("model_version")
+    lines = [f"Churn model: {records.filter(pl.col('status') == 'trained').height} training weeks, "
+             f"{in_use.height} of {records.height} weeks with a model in use "
+             f"(first: {in_use['week'].min() if in_use.height else 'none'})."]
+    if in_use.height:
+        r = in_use.row(-1, named=True)
+        ceiling = f", best achievable {r['best_achievable_roc_auc']:.3f}" if r["best_achievable_roc_auc"] else ""
+        lines.append(
+            f"  model v{r['model_version']} (week {r['week']}): out-of-time ROC-AUC {r['roc_auc']:.3f} "
+            f"(recency rule {r['recency_roc_auc']:.3f}, RFM logistic {r['rfm_roc_auc']:.3f}{ceiling}), "
+            f"PR-AUC {r['pr_auc']:.4f} (recency {r['recency_pr_auc']:.4f}), top-decile lift {r['top_decile_lift']:.2f}"
+        )
+    if (scores_path / "_delta_log").exists():
+        scores = pl.scan_delta(str(scores_path))
+        n, weeks = scores.select(pl.len(), pl.col("week").n_unique()).collect().row(0)
+        lines.append(f"  {n:,} customer scores over {weeks} weeks (ml/churn_scores)")
+    return lines
+
+
+def table_summaries(lake_root: str, layers: tuple[str, ...] = ("bronze", "quarantine", "silver", "gold", "ml")) -> list[TableSummary]:
     import polars as pl
     from deltalake import DeltaTable
 

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from olist_next_assets.defs.resources import LakeResource, LandingZone
+from olist_next_assets.defs.resources import LakeResource, LandingZone, MLflowResource
 from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager
 
 
@@ -27,6 +27,8 @@ def lake_resources(lake: Path, landing: Path) -> dict[str, object]:
         "delta_io_manager": WeeklyDeltaPolarsIOManager(root_uri=str(lake), storage_options={"local": {}}),
         "lake": LakeResource(root=str(lake)),
         "landing": LandingZone(root=str(landing)),
+        "mlflow": MLflowResource(tracking_uri=f"sqlite:///{lake.parent / (lake.name + '_mlflow.db')}",
+                                 artifact_root=str(lake.parent / (lake.name + "_mlflow_artifacts"))),
     }
 
 

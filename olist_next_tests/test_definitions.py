@@ -20,7 +20,7 @@ def test_asset_keys_and_lineage_snapshot():
     assert keys == {f"{layer}/{t}" for layer in ("bronze", "quarantine") for t in CONTRACTS} | {
         f"silver/{t}" for t in ("customers", "orders", "completed_orders", "order_lines", "order_payments",
                                 "order_reviews")
-    } | {"gold/customer_360", "gold/churn_labels"}
+    } | {"gold/customer_360", "gold/churn_labels", "ml/churn_tuning", "ml/churn_model", "ml/churn_scores"}
     parents = {k.to_user_string(): sorted(p.to_user_string() for p in GRAPH.get(k).parent_keys)
                for k in GRAPH.get_all_asset_keys()}
     assert parents == {
@@ -32,6 +32,9 @@ def test_asset_keys_and_lineage_snapshot():
         "silver/order_reviews": ["bronze/order_reviews"],
         "gold/customer_360": ["silver/order_lines", "silver/order_payments", "silver/order_reviews", "silver/orders"],
         "gold/churn_labels": ["gold/customer_360", "silver/orders"],
+        "ml/churn_tuning": ["gold/churn_labels", "gold/customer_360"],
+        "ml/churn_model": ["gold/churn_labels", "gold/customer_360", "ml/churn_tuning"],
+        "ml/churn_scores": ["gold/customer_360", "ml/churn_model"],
         # a multi-asset's outputs share its inputs: quarantine/<t> has bronze/<t>'s parents
         **{f"quarantine/{t}": parents[f"bronze/{t}"] for t in CONTRACTS},
         "bronze/orders": ["bronze/customers"],
@@ -59,6 +62,7 @@ def test_event_tables_are_weekly_from_monday_utc_and_backfill_in_one_run():
         node = GRAPH.get(key)
         weekly = key.path[0] != "quarantine" and (
             key.path[1] in EVENT_TABLES or key.path[0] == "gold" or key.path[1] in SILVER_WEEKLY
+            or key.path[1] in ("churn_model", "churn_scores")
         )
         if weekly:
             assert node.partitions_def == weekly_partitions
@@ -78,6 +82,18 @@ def test_gold_checks_guard_leakage_and_schema():
     for key in GRAPH.get_all_asset_keys():
         if key.path[0] in ("silver", "gold"):
             assert (key.to_user_string(), "column_schema_drift") in names, key
+
+
+def test_model_checks_are_blocking_and_jobs_split_tuning_from_the_weekly_run():
+    assets = defs.get_repository_def().assets_defs_by_key.values()
+    specs = {(spec.asset_key.to_user_string(), spec.name): spec for node in assets for spec in node.check_specs}
+    for name in ("beats_recency_baseline", "leakage_canary", "feature_contract"):
+        assert specs[("ml/churn_model", name)].blocking, name
+    assert specs[("ml/churn_scores", "scores_complete")].blocking
+    main = {k.to_user_string() for k in defs.resolve_job_def("olist_next_job").asset_layer.selected_asset_keys}
+    assert "ml/churn_model" in main and "ml/churn_scores" in main and "ml/churn_tuning" not in main
+    tuning = {k.to_user_string() for k in defs.resolve_job_def("tuning_job").asset_layer.selected_asset_keys}
+    assert tuning == {"ml/churn_tuning"}
 
 
 def test_checks_guard_every_bronze_table():

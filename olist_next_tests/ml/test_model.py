@@ -223,6 +223,12 @@ def test_weekly_backtest_trains_on_cadence_carries_and_registers(data, tracker):
     assert {"plots/roc.png", "plots/precision_recall.png", "plots/lift.png", "plots/calibration.png",
             "plots/feature_importance.png"} <= artifacts
 
+    # a rerun with the same inputs reuses the registered models: same records, no new versions
+    versions = len(tracker.client.search_model_versions("name='olist_next_churn'"))
+    again = records_frame(list(weekly_models(weeks, None, inputs, tracker, config)))
+    assert again.equals(records)
+    assert len(tracker.client.search_model_versions("name='olist_next_churn'")) == versions
+
 
 def test_a_worse_challenger_is_refused_and_the_incumbent_kept(data, tracker):
     snaps, labels = data

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from olist_next_assets.defs.ml.assets import churn_tuning, ml_assets
+from olist_next_assets.defs.ml.assets import churn_model, churn_scores, churn_tuning, ml_assets
 from olist_next_assets.defs.schema_checks import build_schema_drift_checks
 
 tuning_job = dg.define_asset_job(
@@ -11,8 +11,14 @@ tuning_job = dg.define_asset_job(
     description="Hyperparameter search on demand (or on its own schedule); weekly retrains reuse the result.",
 )
 
+model_job = dg.define_asset_job(
+    name="model_job",
+    selection=[churn_model, churn_scores],
+    description="The weekly churn model records (retrain on cadence, promotion) and weekly scores, from gold.",
+)
+
 defs = dg.Definitions(
     assets=ml_assets,
     asset_checks=[build_schema_drift_checks([a.key for a in ml_assets if a is not churn_tuning])],
-    jobs=[tuning_job],
+    jobs=[tuning_job, model_job],
 )

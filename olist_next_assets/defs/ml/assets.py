@@ -105,7 +105,7 @@ def churn_tuning(context: dg.AssetExecutionContext, config: TuningConfig, lake: 
                             config.negatives_per_positive, config.seed)
     result = tune(train, budget_seconds=config.budget_seconds, max_trials=config.max_trials, seed=config.seed)
     tracker = mlflow.tracker()
-    run_id = tracker.start_run(f"churn_tuning as of {as_of}", {"dagster_run_id": context.run_id, "kind": "tuning"})
+    run_id = tracker.start_run(f"churn_tuning as of {as_of}", {"dagster_run_id": context.run.run_id, "kind": "tuning"})
     tracker.log(run_id, params={**result.params, "as_of_week": as_of, "budget_seconds": config.budget_seconds,
                                 **{f"window_{k}": v for k, v in windows.as_dict().items()}},
                 metrics={"best_roc_auc": result.best_roc_auc, "default_roc_auc": result.default_roc_auc,
@@ -156,7 +156,7 @@ def churn_model(context: dg.AssetExecutionContext, config: ModelConfig, lake: La
     inputs = WeekInputs(
         snapshots=snapshots, labels=labels, label_summary=label_summary(labels), first_partition=_first_partition(),
         truth_file=_truth(landing), tuned=lake.read(CHURN_TUNING),
-        run_tags={"dagster_run_id": context.run_id,
+        run_tags={"dagster_run_id": context.run.run_id,
                   "data_version_customer_360": str(lake.version(CUSTOMER_360)),
                   "data_version_churn_labels": str(lake.version(CHURN_LABELS))},
     )

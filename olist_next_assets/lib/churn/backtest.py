@@ -16,7 +16,9 @@ system could have known and decided at week W's cutoff, so a backfill is a true 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -130,10 +132,40 @@ def weekly_models(weeks: list[dt.date], previous: dict[str, Any] | None, inputs:
         yield record
 
 
+RECORD_FILE = "weekly_record.json"
+
+
+def fingerprint(week: dt.date, windows: Windows, params: dict[str, Any], config: BacktestConfig,
+                incumbent: dict[str, Any] | None, summary: pl.DataFrame) -> str:
+    """What a training week's outcome depends on: rerunning with the same inputs reuses the
+    registered model instead of registering a duplicate (so reruns leave the tables identical)."""
+    labels = summary.filter(pl.col(WEEK_COLUMN).is_between(windows.train_from, windows.validation_to))
+    payload = {
+        "week": week, "windows": windows.as_dict(), "params": params,
+        "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "threads"},
+        "incumbent": incumbent["model_version"] if incumbent else None,
+        "labels": labels.select(WEEK_COLUMN, "rows", "positives").rows(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def _record_from_json(text: str) -> dict[str, Any]:
+    record = json.loads(text)
+    for name, dtype in RECORD_SCHEMA.items():
+        if dtype == pl.Date and record.get(name):
+            record[name] = dt.date.fromisoformat(record[name])
+    record["cutoff"] = cutoff_of(record[WEEK_COLUMN])
+    return record
+
+
 def train_week(week: dt.date, windows: Windows, incumbent: dict[str, Any] | None, inputs: WeekInputs,
                tracker: Tracker, config: BacktestConfig) -> dict[str, Any]:
     started = time.monotonic()
     params, params_source = params_for(week, inputs.tuned)
+    key = fingerprint(week, windows, params, config, incumbent, inputs.label_summary)
+    stored = tracker.find_text({"fingerprint": key}, RECORD_FILE)
+    if stored is not None:
+        return _record_from_json(stored)
     extra = ["cutoff"]
     train = sample_majority(
         labelled(inputs.snapshots, inputs.labels, windows.train_from, windows.train_to), config.negatives_per_positive,
@@ -189,7 +221,7 @@ def train_week(week: dt.date, windows: Windows, incumbent: dict[str, Any] | None
             tracker.set_champion(version)
 
     kept = incumbent if in_use == "incumbent" else dict.fromkeys(("model_version", "model_trained_week", "mlflow_run_id"))
-    return {
+    record = {
         **_empty_record(week),
         "status": TRAINED,
         "model_version": version if promoted else kept["model_version"],
@@ -214,6 +246,10 @@ def train_week(week: dt.date, windows: Windows, incumbent: dict[str, Any] | None
         "train_seconds": train_seconds,
         "note": decision,
     }
+    # stored with the run, and the run marked complete last: a crash before this line means retrain
+    tracker.log_text(run_id, json.dumps({k: v for k, v in record.items() if k != "cutoff"}, default=str), RECORD_FILE)
+    tracker.log(run_id, tags={"fingerprint": key})
+    return record
 
 
 def _decide(ev: Any, incumbent: dict[str, Any] | None, incumbent_metrics: dict[str, float] | None) -> tuple[str, str]:

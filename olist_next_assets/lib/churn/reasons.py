@@ -96,7 +96,7 @@ def top_reasons(frame: pl.DataFrame, features: list[str], contributions: np.ndar
     columns = {}
     for i in range(k):
         name = np.where(picked[:, i] > 0, names[order[:, i]], None)
-        columns[f"reason_feature_{i + 1}"] = pl.Series(name, dtype=pl.String)
+        columns[f"reason_feature_{i + 1}"] = pl.Series(f"reason_feature_{i + 1}", name.tolist(), dtype=pl.String)
     phrased = frame.select(_phrase(f).alias(f"__{f}") for f in features).with_columns(**columns)
     worded = []
     for i in range(1, k + 1):

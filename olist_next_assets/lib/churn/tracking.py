@@ -84,6 +84,16 @@ class Tracker:
     def log_text(self, run_id: str, text: str, path: str) -> None:
         self.client.log_text(run_id, text, path)
 
+    def find_text(self, tags: dict[str, str], path: str) -> str | None:
+        """The text artifact ``path`` of the latest run with these tags, if any."""
+        query = " and ".join(f"tags.{k} = '{v}'" for k, v in tags.items())
+        runs = self.client.search_runs([self.experiment_id], filter_string=query, max_results=1,
+                                       order_by=["attributes.start_time DESC"])
+        if not runs:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            return Path(self.client.download_artifacts(runs[0].info.run_id, path, tmp)).read_text()
+
     def log_table(self, run_id: str, frame: pl.DataFrame, path: str) -> None:
         self.client.log_text(run_id, frame.write_csv(), path)
 

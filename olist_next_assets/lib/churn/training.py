@@ -41,14 +41,17 @@ HASH_SPACE = 1_000_000
 
 def labelled(snapshots: pl.LazyFrame, labels: pl.LazyFrame, first: dt.date, last: dt.date,
              features: list[str] = FEATURES) -> pl.LazyFrame:
-    """Snapshot rows of weeks ``first..last`` with a mature label (lazy; partition-pruned)."""
+    """Snapshot rows of weeks ``first..last`` with a mature label (lazy; partition-pruned).
+
+    Sorted by week and customer: Delta does not promise a file order, and XGBoost's row
+    subsampling depends on row order, so the same data must always arrive in the same order.
+    """
     window = window_filter(WEEK_COLUMN, first, last + WEEK)
     return snapshots.filter(window).select(WEEK_COLUMN, CUSTOMER, *features).join(
         labels.filter(window & pl.col("churned").is_not_null()).select(WEEK_COLUMN, CUSTOMER, "churned"),
         on=[WEEK_COLUMN, CUSTOMER],
         how="inner",
-        maintain_order="left",
-    )
+    ).sort(WEEK_COLUMN, CUSTOMER)
 
 
 def _unit_hash(seed: int, *columns: str) -> pl.Expr:
