@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from olist_next_assets.defs import bronze, gold, ml, silver
+from olist_next_assets.defs import bronze, gold, ml, outreach, silver
 from olist_next_assets.defs.jobs import features_job, main_job
 from olist_next_assets.defs.resources import resources_for_env
 
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions.merge(
-        bronze.defs, silver.defs, gold.defs, ml.defs,
+        bronze.defs, silver.defs, gold.defs, ml.defs, outreach.defs,
         dg.Definitions(jobs=[main_job, features_job], resources=resources_for_env()))
 
 

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from olist_next_assets.defs.resources import LakeResource, LandingZone, MLflowResource
+from olist_next_assets.defs.resources import CouponSigner, LakeResource, LandingZone, LLMResource, MLflowResource
 from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager
 
 
@@ -29,6 +29,8 @@ def lake_resources(lake: Path, landing: Path) -> dict[str, object]:
         "landing": LandingZone(root=str(landing)),
         "mlflow": MLflowResource(tracking_uri=f"sqlite:///{lake.parent / (lake.name + '_mlflow.db')}",
                                  artifact_root=str(lake.parent / (lake.name + "_mlflow_artifacts"))),
+        "llm": LLMResource(cache_dir=str(lake.parent / (lake.name + "_llm_cache"))),
+        "coupons": CouponSigner(secret="test-secret"),
     }
 
 

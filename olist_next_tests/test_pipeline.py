@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from olist_next_assets.defs import bronze, gold, ml, silver
+from olist_next_assets.defs import bronze, gold, ml, outreach, silver
 from olist_next_assets.defs.jobs import main_job
 from olist_next_assets.defs.partitions import weekly_partitions
 from olist_next_tests.conftest import lake_resources
@@ -17,7 +17,7 @@ from olist_next_tests.conftest import lake_resources
 
 def run_graph(lake: Path, landing: Path, instance, first: str, last: str, run_config=None):
     definitions = dg.Definitions.merge(
-        bronze.defs, silver.defs, gold.defs, ml.defs,
+        bronze.defs, silver.defs, gold.defs, ml.defs, outreach.defs,
         dg.Definitions(jobs=[main_job], resources=lake_resources(lake, landing)),
     )
     return definitions.resolve_job_def("olist_next_job").execute_in_process(

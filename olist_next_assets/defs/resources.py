@@ -22,7 +22,7 @@ from olist_next_assets.lib.contracts import WEEK_COLUMN
 from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager, window_filter
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-REQUIRED_IN_PROD = ("OLIST_LAKE_ROOT", "OLIST_LANDING_DIR", "OLIST_MLFLOW_URI")
+REQUIRED_IN_PROD = ("OLIST_LAKE_ROOT", "OLIST_LANDING_DIR", "OLIST_MLFLOW_URI", "OLIST_COUPON_SECRET")
 
 
 def dagster_home() -> Path:
@@ -85,6 +85,45 @@ class MLflowResource(dg.ConfigurableResource):
         return self.tracker().run_url(self.ui_url, run_id)
 
 
+class LLMResource(dg.ConfigurableResource):
+    """The e-mail writer's model, through litellm: ``olist/template`` (offline default),
+    ``olist/gguf`` (a local GGUF file), ``ollama/llama3.1``, ``openai/...``, ``databricks/...``, or any
+    OpenAI-compatible server on ``api_base``. The key is read from the environment only."""
+
+    model: str = "olist/template"
+    api_base: str | None = None
+    api_key: str | None = None
+    temperature: float = 0.7
+    concurrency: int = 32
+    timeout_seconds: float = 60.0
+    num_retries: int = 3
+    max_total_tokens: int = 30_000_000
+    """Per run: no new call once the run has used this many tokens (rows left for review)."""
+    max_cost_usd: float = 20.0
+    cache_dir: str | None = None
+    """Completions cached on disk (keyed by prompt, model and parameters); None disables it."""
+
+    def settings(self):
+        from olist_next_assets.lib.outreach.writer import LLMSettings
+
+        return LLMSettings(model=self.model, api_base=self.api_base, api_key=self.api_key,
+                           temperature=self.temperature, timeout_seconds=self.timeout_seconds,
+                           num_retries=self.num_retries, concurrency=self.concurrency,
+                           max_total_tokens=self.max_total_tokens, max_cost_usd=self.max_cost_usd,
+                           cache_dir=self.cache_dir)
+
+
+class CouponSigner(dg.ConfigurableResource):
+    """The secret that derives and verifies coupon codes (``OLIST_COUPON_SECRET``)."""
+
+    secret: str
+
+    def code(self, customer: str, campaign: str) -> str:
+        from olist_next_assets.lib.outreach.coupons import coupon_code
+
+        return coupon_code(customer, campaign, self.secret)
+
+
 class LandingZone(dg.ConfigurableResource):
     """The directory where the nine Olist CSV exports are dropped (generated or real)."""
 
@@ -118,6 +157,8 @@ def resources_for_env(env: str | None = None) -> dict[str, object]:
         lake_root, landing_root = dg.EnvVar("OLIST_LAKE_ROOT"), dg.EnvVar("OLIST_LANDING_DIR")
         mlflow = MLflowResource(tracking_uri=dg.EnvVar("OLIST_MLFLOW_URI"),
                                 ui_url=os.environ.get("OLIST_MLFLOW_UI_URL", "http://127.0.0.1:5000"))
+        coupons = CouponSigner(secret=dg.EnvVar("OLIST_COUPON_SECRET"))
+        llm_cache = os.environ.get("OLIST_LLM_CACHE_DIR")
     elif env == "dev":
         home = dagster_home()
         lake_root = os.environ.get("OLIST_LAKE_ROOT", str(home / "lake"))
@@ -127,6 +168,10 @@ def resources_for_env(env: str | None = None) -> dict[str, object]:
             artifact_root=str(home / "mlflow" / "artifacts"),
         )
         (home / "mlflow").mkdir(parents=True, exist_ok=True)
+        from olist_next_assets.lib.outreach.coupons import DEV_SECRET
+
+        coupons = CouponSigner(secret=os.environ.get("OLIST_COUPON_SECRET", DEV_SECRET))
+        llm_cache = os.environ.get("OLIST_LLM_CACHE_DIR", str(home / "llm_cache"))
     else:
         raise ValueError(f"OLIST_ENV must be 'dev' or 'prod', not {env!r}.")
     return {
@@ -134,4 +179,12 @@ def resources_for_env(env: str | None = None) -> dict[str, object]:
         "lake": LakeResource(root=lake_root),
         "landing": LandingZone(root=landing_root),
         "mlflow": mlflow,
+        "llm": LLMResource(
+            model=os.environ.get("OLIST_LLM_MODEL", "olist/template"),
+            api_base=os.environ.get("OLIST_LLM_API_BASE") or None,
+            # the key only ever comes from the environment, and is never logged or stored
+            api_key=dg.EnvVar("OLIST_LLM_API_KEY") if os.environ.get("OLIST_LLM_API_KEY") else None,
+            cache_dir=llm_cache,
+        ),
+        "coupons": coupons,
     }
