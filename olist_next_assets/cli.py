@@ -60,6 +60,12 @@ def _bench(args: argparse.Namespace) -> int:
     return bench.main(customers=args.customers, seed=args.seed, keep=args.keep)
 
 
+def _bench_emails(args: argparse.Namespace) -> int:
+    from olist_next_assets.bench import emails
+
+    return emails.main(count=args.count, latency=args.latency, local=args.local)
+
+
 def _bench_sentiment(args: argparse.Namespace) -> int:
     import os
 
@@ -101,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         if kind == "model":
             bench_kind.add_argument("--budget", type=float, default=90.0, help="search time budget, seconds")
         bench_kind.set_defaults(func=_bench)
+    bench_emails = bench_kinds.add_parser("emails", help="e-mails through litellm: fake server, cache, template, local")
+    bench_emails.add_argument("--count", type=int, default=1000)
+    bench_emails.add_argument("--latency", type=float, default=0.3, help="fake server latency, seconds")
+    bench_emails.add_argument("--local", type=int, default=3, help="e-mails from the local model (0: skip)")
+    bench_emails.set_defaults(func=_bench_emails)
     bench_sentiment = bench_kinds.add_parser("sentiment", help="review sentiment vs star scores on real comments")
     bench_sentiment.add_argument("--real-dir", help="real Olist samples (default: $OLIST_REAL_DIR)")
     bench_sentiment.set_defaults(func=_bench_sentiment)

@@ -102,10 +102,19 @@ def model_summary(lake_root: str) -> list[str]:
         scores = pl.scan_delta(str(scores_path))
         n, weeks = scores.select(pl.len(), pl.col("week").n_unique()).collect().row(0)
         lines.append(f"  {n:,} customer scores over {weeks} weeks (ml/churn_scores)")
+    emails_path = Path(lake_root, "outreach", "retention_emails")
+    if (emails_path / "_delta_log").exists():
+        emails = pl.read_delta(str(emails_path), columns=["week", "group", "status", "needs_review", "model"])
+        sent = emails.filter(pl.col("group") == "email")
+        lines.append(
+            f"Retention e-mails: {sent.height:,} written over {sent['week'].n_unique()} campaign weeks by "
+            f"{', '.join(sorted(sent['model'].drop_nulls().unique()))}; {int(sent['needs_review'].sum()):,} need review; "
+            f"{emails.height - sent.height:,} customers held out (outreach/retention_emails)"
+        )
     return lines
 
 
-def table_summaries(lake_root: str, layers: tuple[str, ...] = ("bronze", "quarantine", "silver", "gold", "ml")) -> list[TableSummary]:
+def table_summaries(lake_root: str, layers: tuple[str, ...] = ("bronze", "quarantine", "silver", "gold", "ml", "outreach")) -> list[TableSummary]:
     import polars as pl
     from deltalake import DeltaTable
 

@@ -20,7 +20,8 @@ def test_asset_keys_and_lineage_snapshot():
     assert keys == {f"{layer}/{t}" for layer in ("bronze", "quarantine") for t in CONTRACTS} | {
         f"silver/{t}" for t in ("customers", "orders", "completed_orders", "order_lines", "order_payments",
                                 "order_reviews")
-    } | {"gold/customer_360", "gold/churn_labels", "ml/churn_tuning", "ml/churn_model", "ml/churn_scores"}
+    } | {"gold/customer_360", "gold/churn_labels", "ml/churn_tuning", "ml/churn_model", "ml/churn_scores",
+         "outreach/campaign_targets", "outreach/retention_emails", "outreach/campaign_lift"}
     parents = {k.to_user_string(): sorted(p.to_user_string() for p in GRAPH.get(k).parent_keys)
                for k in GRAPH.get_all_asset_keys()}
     assert parents == {
@@ -35,6 +36,10 @@ def test_asset_keys_and_lineage_snapshot():
         "ml/churn_tuning": ["gold/churn_labels", "gold/customer_360"],
         "ml/churn_model": ["gold/churn_labels", "gold/customer_360", "ml/churn_tuning"],
         "ml/churn_scores": ["gold/customer_360", "ml/churn_model"],
+        "outreach/campaign_targets": ["gold/customer_360", "ml/churn_scores"],
+        "outreach/retention_emails": ["gold/customer_360", "outreach/campaign_targets", "silver/order_reviews",
+                                      "silver/orders"],
+        "outreach/campaign_lift": ["gold/churn_labels", "outreach/campaign_targets"],
         # a multi-asset's outputs share its inputs: quarantine/<t> has bronze/<t>'s parents
         **{f"quarantine/{t}": parents[f"bronze/{t}"] for t in CONTRACTS},
         "bronze/orders": ["bronze/customers"],
@@ -62,7 +67,7 @@ def test_event_tables_are_weekly_from_monday_utc_and_backfill_in_one_run():
         node = GRAPH.get(key)
         weekly = key.path[0] != "quarantine" and (
             key.path[1] in EVENT_TABLES or key.path[0] == "gold" or key.path[1] in SILVER_WEEKLY
-            or key.path[1] in ("churn_model", "churn_scores")
+            or key.path[1] in ("churn_model", "churn_scores") or key.path[0] == "outreach"
         )
         if weekly:
             assert node.partitions_def == weekly_partitions

@@ -217,7 +217,8 @@ def test_an_openai_compatible_server_is_one_setting_away(tmp_path):
     with FakeLLM() as fake:
         settings = LLMSettings(model="openai/any-model", api_base=fake.url, api_key="sk-test-not-real")
         results = write_batch(_requests(10, "pt-BR"), settings, POLICY, BOUNDS)
-    assert [r.status for r in results] == ["generated"] * 10 and fake.calls == 10
+        assert fake.calls == 10
+    assert [r.status for r in results] == ["generated"] * 10
     assert all(r.prompt_tokens == 600 for r in results)
 
 

@@ -125,10 +125,13 @@ async def _call(client, deployment: str, chat: list[dict[str, str]], settings: L
         result.prompt_tokens += int(usage.prompt_tokens or 0)
         result.completion_tokens += int(usage.completion_tokens or 0)
         budget.tokens += int(usage.total_tokens or 0)
-    try:
-        cost = float(litellm().completion_cost(completion_response=response) or 0.0)
-    except Exception:  # noqa: BLE001 - models without a price (local, custom) cost nothing here
-        cost = 0.0
+    cost = hidden.get("response_cost")  # litellm prices the call while logging it
+    if cost is None:
+        try:
+            cost = litellm().completion_cost(completion_response=response)
+        except Exception:  # noqa: BLE001 - models without a price (local, custom) cost nothing here
+            cost = 0.0
+    cost = float(cost or 0.0)
     result.cost_usd += cost
     budget.cost += cost
     result.model = response.model or settings.model
