@@ -96,10 +96,10 @@ def serve(pipe, latency: float, behaviour: str, failures: int) -> None:
         def log_message(self, *args):  # quiet
             pass
 
-        def do_GET(self):  # noqa: N802 - http.server's naming
+        def do_GET(self):
             self._send(200, json.dumps({"requests": sum(requests.values())}).encode(), {})
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             key = parse_request(body["messages"])[0]["customer_ref"]
             requests[key] += 1

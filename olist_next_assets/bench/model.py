@@ -64,7 +64,7 @@ def retrain() -> None:
     fitted = time.perf_counter()
     home = Path(os.environ["DAGSTER_HOME"])
     tracker = Tracker(f"sqlite:///{home / 'bench_mlflow.db'}", "bench", "olist_next_churn", str(home / "bench_art"))
-    tracker.experiment_id  # store creation (one-off migrations) is not part of a retrain
+    _ = tracker.experiment_id  # store creation (one-off migrations) is not part of a retrain
     inputs = WeekInputs(snaps, labels, summary, dt.date(2016, 8, 29), truth_path(os.environ["OLIST_LANDING_DIR"]))
     whole_started = time.perf_counter()
     record = train_week(week, windows, None, inputs, tracker, config)

@@ -36,7 +36,7 @@ def ours(texts: pl.Series) -> np.ndarray:
 def leia_scorer() -> Scorer | None:
     """LeIA's compound score, or None when the package is not installed."""
     try:
-        from LeIA import SentimentIntensityAnalyzer  # noqa: PLC0415 - optional, benchmark only
+        from LeIA import SentimentIntensityAnalyzer
     except ImportError:
         return None
     analyzer = SentimentIntensityAnalyzer()

@@ -1,5 +1,6 @@
 """Small helpers shared by the domain asset modules."""
 
+import datetime as dt
 from typing import Any
 
 import dagster as dg
@@ -30,6 +31,11 @@ def upstream(key: list[str], *, all_weeks: bool = False, columns: list[str] | No
 
 def week_keys(context: dg.AssetExecutionContext) -> list[str]:
     return weekly_partitions.get_partition_keys_in_range(context.partition_key_range)
+
+
+def week_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The run's weeks (Monday dates), in order."""
+    return [dt.date.fromisoformat(key) for key in week_keys(context)]
 
 
 def delta_asset(key: list[str], *, weekly: bool, metadata: dict[str, Any] | None = None,

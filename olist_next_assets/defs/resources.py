@@ -14,7 +14,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-
 from pydantic import PrivateAttr
 
 from olist_next_assets.lib.churn.tracking import Tracker

@@ -11,8 +11,16 @@ from olist_next_assets.bench.fake_llm import FakeLLM
 from olist_next_assets.lib.outreach import coupons, lift, template
 from olist_next_assets.lib.outreach.guardrails import check, safe_to_quote
 from olist_next_assets.lib.outreach.policy import DiscountPolicy, LengthBounds, ToneRules
-from olist_next_assets.lib.outreach.prompt import (EXAMPLE_EMAIL, CustomerFacts, build_context, choose_tone, messages,
-                                                   parse_request, quote, split_email)
+from olist_next_assets.lib.outreach.prompt import (
+    EXAMPLE_EMAIL,
+    CustomerFacts,
+    build_context,
+    choose_tone,
+    messages,
+    parse_request,
+    quote,
+    split_email,
+)
 from olist_next_assets.lib.outreach.targeting import TargetingConfig, campaign_id, in_holdout, select_targets
 from olist_next_assets.lib.outreach.writer import EmailRequest, LLMSettings, write_batch
 

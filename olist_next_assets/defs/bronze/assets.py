@@ -16,10 +16,10 @@ import dagster as dg
 import polars as pl
 
 from olist_next_assets.defs.bronze import checks
+from olist_next_assets.defs.common import KINDS, OWNERS
 from olist_next_assets.defs.partitions import partition_bounds, weekly_partitions
 from olist_next_assets.defs.resources import LakeResource, LandingZone
 from olist_next_assets.lib.contracts import CONTRACTS, WEEK_COLUMN, Contract, Placement
-from olist_next_assets.defs.common import KINDS, OWNERS
 from olist_next_assets.lib.delta_io import column_schema
 from olist_next_assets.lib.ingest import QUARANTINE_SCHEMA, IngestResult, check_header, ingest, read_records
 from olist_next_assets.lib.previews import markdown_preview

@@ -5,13 +5,12 @@ for the point-in-time rule). A run over a week range computes the weeks in order
 previous one, starting from the stored snapshot of the week before the range when there is one.
 """
 
-import datetime as dt
 import itertools
 
 import dagster as dg
 import polars as pl
 
-from olist_next_assets.defs.common import delta_asset, upstream, week_keys
+from olist_next_assets.defs.common import delta_asset, upstream, week_dates
 from olist_next_assets.defs.gold import checks
 from olist_next_assets.defs.resources import LakeResource
 from olist_next_assets.lib import snapshots
@@ -38,9 +37,6 @@ class LabelConfig(dg.Config):
     """Churned = no purchase within this many days after the cutoff."""
 
 
-def _weeks(context: dg.AssetExecutionContext) -> list[dt.date]:
-    return [dt.date.fromisoformat(key) for key in week_keys(context)]
-
 
 @delta_asset(
     CUSTOMER_360.path,
@@ -57,7 +53,7 @@ def _weeks(context: dg.AssetExecutionContext) -> list[dt.date]:
 )
 def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: pl.LazyFrame, lines: pl.LazyFrame,
                  payments: pl.LazyFrame, reviews: pl.LazyFrame):
-    weeks = _weeks(context)
+    weeks = week_dates(context)
     silver_orders, silver_reviews = pl.collect_all([orders, reviews])  # read once: events and checks
     events = snapshots.build_events(silver_orders.lazy(), lines, payments, silver_reviews.lazy())
     previous = lake.read(CUSTOMER_360, (weeks[0] - snapshots.WEEK, weeks[0]))
@@ -98,7 +94,7 @@ def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: L
     )
     data_end = snapshots.data_coverage_end(silver_orders["purchased_at"])
     snap = snapshot.collect()
-    weeks = _weeks(context)
+    weeks = week_dates(context)
     frames = (  # a few weeks at a time: bounded memory, one as-of join per slice
         snapshots.churn_labels(
             snap.filter(pl.col(WEEK_COLUMN).is_in(weeks[i:i + CHECK_WEEKS_PER_SLICE])),

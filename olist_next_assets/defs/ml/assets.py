@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from olist_next_assets.defs.common import delta_asset, output_metadata, upstream, week_keys
+from olist_next_assets.defs.common import delta_asset, output_metadata, upstream, week_dates
 from olist_next_assets.defs.ml import checks
 from olist_next_assets.defs.partitions import weekly_partitions
 from olist_next_assets.defs.resources import LakeResource, LandingZone, MLflowResource
@@ -60,9 +60,6 @@ class ScoringConfig(dg.Config):
     low_risk_share: float = 0.4
     """The least risky share is ``low``; the rest ``medium``."""
 
-
-def _weeks(context: dg.AssetExecutionContext) -> list[dt.date]:
-    return [dt.date.fromisoformat(k) for k in week_keys(context)]
 
 
 def _first_partition() -> dt.date:
@@ -151,7 +148,7 @@ def churn_model(context: dg.AssetExecutionContext, config: ModelConfig, lake: La
                 mlflow: MLflowResource, snapshots: pl.LazyFrame, labels: pl.LazyFrame):
     from olist_next_assets.lib.churn.backtest import BacktestConfig, WeekInputs, records_frame, weekly_models
 
-    weeks = _weeks(context)
+    weeks = week_dates(context)
     previous = lake.read(CHURN_MODEL, (weeks[0] - WEEK, weeks[0]))
     inputs = WeekInputs(
         snapshots=snapshots, labels=labels, label_summary=label_summary(labels), first_partition=_first_partition(),
@@ -160,8 +157,7 @@ def churn_model(context: dg.AssetExecutionContext, config: ModelConfig, lake: La
                   "data_version_customer_360": str(lake.version(CUSTOMER_360)),
                   "data_version_churn_labels": str(lake.version(CHURN_LABELS))},
     )
-    backtest = BacktestConfig(config.cadence_weeks, config.validation_weeks, config.negatives_per_positive,
-                              config.min_train_positives, config.min_validation_positives, config.seed)
+    backtest = BacktestConfig(**config.model_dump())
     records = records_frame(list(weekly_models(
         weeks, previous.row(0, named=True) if not previous.is_empty() else None, inputs, mlflow.tracker(), backtest,
     )))
@@ -219,7 +215,7 @@ def churn_scores(context: dg.AssetExecutionContext, config: ScoringConfig, lake:
                  mlflow: MLflowResource, snapshot: pl.LazyFrame, models: pl.LazyFrame):
     from olist_next_assets.lib.churn.scoring import SCORE_SCHEMA, score
 
-    weeks = _weeks(context)
+    weeks = week_dates(context)
     records = models.collect()
     tracker = mlflow.tracker()
     with_model = records.filter(pl.col("model_version").is_not_null()).sort(WEEK_COLUMN)

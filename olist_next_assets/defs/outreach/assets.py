@@ -10,7 +10,7 @@ import json
 import dagster as dg
 import polars as pl
 
-from olist_next_assets.defs.common import delta_asset, output_metadata, upstream, week_keys
+from olist_next_assets.defs.common import delta_asset, output_metadata, upstream, week_dates
 from olist_next_assets.defs.outreach import checks
 from olist_next_assets.defs.resources import CouponSigner, LakeResource, LLMResource
 from olist_next_assets.lib.contracts import TIMESTAMP, WEEK_COLUMN
@@ -54,9 +54,6 @@ class LiftConfig(dg.Config):
     discount_percent: float = 10.0
 
 
-def _weeks(context: dg.AssetExecutionContext) -> list[dt.date]:
-    return [dt.date.fromisoformat(k) for k in week_keys(context)]
-
 
 @delta_asset(
     CAMPAIGN_TARGETS.path,
@@ -71,7 +68,7 @@ def _weeks(context: dg.AssetExecutionContext) -> list[dt.date]:
 )
 def campaign_targets(context: dg.AssetExecutionContext, config: CampaignConfig, lake: LakeResource,
                      scores: pl.LazyFrame, snapshot: pl.LazyFrame):
-    weeks = _weeks(context)
+    weeks = week_dates(context)
     targeting = TargetingConfig(config.budget, config.holdout_share, config.cooldown_weeks)
     cooldown = dt.timedelta(weeks=config.cooldown_weeks)
     history = lake.read(CAMPAIGN_TARGETS, (weeks[0] - cooldown, weeks[0]))
@@ -153,7 +150,7 @@ def retention_emails(context: dg.AssetExecutionContext, config: EmailConfig, lak
     from olist_next_assets.lib.outreach.prompt import PROMPT_VERSION
     from olist_next_assets.lib.outreach.writer import write_batch
 
-    weeks = _weeks(context)
+    weeks = week_dates(context)
     policy = DiscountPolicy(config.discount_percent, config.valid_days, config.min_order_brl)
     rules = ToneRules(config.apologetic_max_score, config.apologize_if_late, config.referral_min_score,
                       config.referral_min_reviews)
@@ -294,7 +291,7 @@ def campaign_lift(context: dg.AssetExecutionContext, config: LiftConfig, targets
                                           config.discount_percent)
     joined = targets.join(labels, on=[WEEK_COLUMN, CUSTOMER], how="left").collect()
     rows = []
-    for week in _weeks(context):
+    for week in week_dates(context):
         group = joined.filter(pl.col(WEEK_COLUMN) == week)
         if group.is_empty():
             continue

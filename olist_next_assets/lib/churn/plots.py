@@ -6,11 +6,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: no display on servers, CI or the Dagster daemon
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+from matplotlib.figure import Figure
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 
 def _figure(title: str) -> tuple[Figure, plt.Axes]:

@@ -15,7 +15,7 @@ import re
 
 PREFIX = "OLIST-"
 CODE_PATTERN = re.compile(r"\bOLIST-[A-Z2-7]{10}\b")
-DEV_SECRET = "olist-next-dev-coupon-secret"  # noqa: S105 - a documented development default, not a secret
+DEV_SECRET = "olist-next-dev-coupon-secret"
 
 
 def coupon_secret() -> str:

@@ -33,8 +33,8 @@ PHRASES: dict[str, dict[str, list[str]]] = {
         "offer": ["Your personal code {code} gives you {discount}.", "Use your code {code} for {discount}.",
                   "With the code {code} you get {discount}."],
         "close": ["We hope to see you again soon.", "Thank you for being part of Olist.", "Happy shopping."],
-        "bridge": ["Thousands of independent Brazilian sellers list their products with us, and we would love to "
-                   "help you find your next one.",
+        "bridge": [("Thousands of independent Brazilian sellers list their products with us, and we would love to "
+                    "help you find your next one."),
                    "Whenever you are ready, the sellers on Olist are here for you.",
                    "Your opinion helps us choose what to show you next."],
         "signature": ["The Olist team"],
@@ -64,8 +64,8 @@ PHRASES: dict[str, dict[str, list[str]]] = {
         "offer": ["Seu cupom pessoal {code} garante {discount}.", "Use o cupom {code} para ter {discount}.",
                   "Com o cupom {code} você tem {discount}."],
         "close": ["Esperamos ver você de novo em breve.", "Obrigado por fazer parte da Olist.", "Boas compras."],
-        "bridge": ["Milhares de vendedores independentes de todo o Brasil vendem com a gente, e queremos ajudar você "
-                   "a encontrar a sua próxima compra.",
+        "bridge": [("Milhares de vendedores independentes de todo o Brasil vendem com a gente, e queremos ajudar você "
+                    "a encontrar a sua próxima compra."),
                    "Quando você quiser, os vendedores da Olist estão aqui para você.",
                    "Sua opinião nos ajuda a escolher o que mostrar para você."],
         "signature": ["Equipe Olist"],
