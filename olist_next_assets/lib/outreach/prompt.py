@@ -15,7 +15,7 @@ from typing import Any
 
 from olist_next_assets.lib.outreach.policy import DiscountPolicy, ToneRules
 
-PROMPT_VERSION = "2026-11-25.1"
+PROMPT_VERSION = "2026-11-25.2"
 LANGUAGES = ("en", "pt-BR")
 TONES = ("apologetic", "referral", "friendly")
 CONTEXT_OPEN, CONTEXT_CLOSE = "<context>", "</context>"
@@ -52,17 +52,31 @@ EXAMPLE_CONTEXT = {
     "last_review_score": 2, "coupon_code": "OLIST-ABCDEFGHIJ", "discount": "10% off, valid for 30 days",
 }
 EXAMPLE_REVIEW = "o produto chegou com atraso e a caixa amassada"
-EXAMPLE_EMAIL = (
-    "Subject: We are sorry about your last delivery\n\n"
-    "Hello,\n\n"
-    "Your last order from the bed bath table section reached you later than we promised, and you told us the box "
-    "arrived damaged (\"o produto chegou com atraso e a caixa amassada\"). That is not the experience we want "
-    "for you, and we are sorry.\n\n"
-    "We have shared your feedback with the seller. If you would like to give us another chance, your personal "
-    "code OLIST-ABCDEFGHIJ gives you 10% off, valid for 30 days.\n\n"
-    "Thank you for telling us what went wrong.\n\n"
-    "The Olist team"
-)
+EXAMPLE_EMAILS = {
+    "en": (
+        "Subject: We are sorry about your last delivery\n\n"
+        "Hello,\n\n"
+        "Your last order from the bed bath table section reached you later than we promised, and you told us the "
+        "box arrived damaged (\"o produto chegou com atraso e a caixa amassada\"). That is not the experience we "
+        "want for you, and we are sorry.\n\n"
+        "We have shared your feedback with the seller. If you would like to give us another chance, your personal "
+        "code OLIST-ABCDEFGHIJ gives you 10% off, valid for 30 days.\n\n"
+        "Thank you for telling us what went wrong.\n\n"
+        "The Olist team"
+    ),
+    "pt-BR": (
+        "Subject: Pedimos desculpas pela sua última entrega\n\n"
+        "Olá,\n\n"
+        "Seu último pedido da seção cama mesa banho chegou depois do prazo que prometemos, e você nos contou que a "
+        "caixa chegou amassada (\"o produto chegou com atraso e a caixa amassada\"). Não é essa a experiência que "
+        "queremos para você, e pedimos desculpas.\n\n"
+        "Compartilhamos sua avaliação com o vendedor. Se quiser nos dar outra chance, seu cupom pessoal "
+        "OLIST-ABCDEFGHIJ garante 10% de desconto, válido por 30 dias.\n\n"
+        "Obrigado por nos contar o que deu errado.\n\n"
+        "Equipe Olist"
+    ),
+}
+EXAMPLE_EMAIL = EXAMPLE_EMAILS["en"]
 
 
 @dataclass(frozen=True)
@@ -133,12 +147,17 @@ def user_message(context: dict[str, Any], review: str) -> str:
 
 
 def messages(context: dict[str, Any], review: str) -> list[dict[str, str]]:
-    """System rules, one worked example (what makes a small model usable), then the customer."""
+    """System rules, one worked example in the e-mail's language (what makes a small model usable:
+    with an English example it answers Portuguese customers in English), then the customer."""
     language = context["language"]
+    example_context = {**EXAMPLE_CONTEXT, "language": language}
+    if language == "pt-BR":
+        example_context |= {"tone_reason": "a última entrega atrasou", "favourite_category": "cama mesa banho",
+                            "discount": "10% de desconto, válido por 30 dias"}
     return [
         {"role": "system", "content": SYSTEM[language]},
-        {"role": "user", "content": user_message({**EXAMPLE_CONTEXT, "language": language}, EXAMPLE_REVIEW)},
-        {"role": "assistant", "content": EXAMPLE_EMAIL},
+        {"role": "user", "content": user_message(example_context, EXAMPLE_REVIEW)},
+        {"role": "assistant", "content": EXAMPLE_EMAILS[language]},
         {"role": "user", "content": user_message(context, review)},
     ]
 
