@@ -51,6 +51,24 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from olist_next_assets import pipeline
+    from olist_next_assets.defs.resources import resources_for_env
+
+    pipeline.ensure_dagster_home()
+    started = time.perf_counter()
+    print(f"Materializing {args.job} for {args.first} to {args.last} in one run ...")
+    result = pipeline.run_all(args.job, first=args.first, last=args.last)
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            print(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: "
+                  f"{evaluation.severity.value} {evaluation.description or ''}")
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    print(f"Run {result.run_id} {'succeeded' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f} s: "
+          f"{len(materialized)} assets; tables under {resources_for_env()['lake'].root}")
+    return 0 if result.success else 1
+
+
 def _bench(args: argparse.Namespace) -> int:
     from olist_next_assets.bench import features, ingest, model
 
@@ -94,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--job", default="olist_next_job",
                      help="olist_next_job (everything), bronze_job, features_job, model_job or tuning_job")
     run.set_defaults(func=_run)
+
+    backfill = commands.add_parser("backfill", help="materialize a range of past weeks in one run")
+    backfill.add_argument("--from", dest="first", required=True, help="first week (a Monday, YYYY-MM-DD)")
+    backfill.add_argument("--to", dest="last", required=True, help="last week (a Monday, YYYY-MM-DD)")
+    backfill.add_argument("--job", default="olist_next_job",
+                          help="olist_next_job (everything), bronze_job, features_job or model_job")
+    backfill.set_defaults(func=_backfill)
 
     bench = commands.add_parser("bench", help="benchmarks that print a table")
     bench_kinds = bench.add_subparsers(dest="kind", required=True)

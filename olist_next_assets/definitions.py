@@ -3,6 +3,7 @@
 import dagster as dg
 
 from olist_next_assets.defs import bronze, gold, ml, outreach, silver
+from olist_next_assets.defs.automation import landing_sensor, weekly_schedule
 from olist_next_assets.defs.jobs import features_job, main_job
 from olist_next_assets.defs.resources import resources_for_env
 
@@ -10,7 +11,8 @@ from olist_next_assets.defs.resources import resources_for_env
 def build_definitions() -> dg.Definitions:
     return dg.Definitions.merge(
         bronze.defs, silver.defs, gold.defs, ml.defs, outreach.defs,
-        dg.Definitions(jobs=[main_job, features_job], resources=resources_for_env()))
+        dg.Definitions(jobs=[main_job, features_job], schedules=[weekly_schedule], sensors=[landing_sensor],
+                       resources=resources_for_env()))
 
 
 defs = build_definitions()

@@ -101,6 +101,19 @@ def test_model_checks_are_blocking_and_jobs_split_tuning_from_the_weekly_run():
     assert tuning == {"ml/churn_tuning"}
 
 
+def test_jobs_schedules_and_sensors_snapshot():
+    jobs = {job.name: job for job in defs.get_repository_def().get_all_jobs() if not job.name.startswith("__")}
+    assert set(jobs) == {"olist_next_job", "bronze_job", "features_job", "model_job", "tuning_job"}
+    for name, job in jobs.items():
+        assert job.tags.get("olist/writes") == "lake", name  # dagster.yaml queues lake writers one at a time
+        assert (job.partitions_def == weekly_partitions) == (name != "tuning_job"), name
+    repository = defs.get_repository_def()
+    schedule = repository.get_schedule_def("weekly_schedule")
+    assert (schedule.cron_schedule, schedule.job_name) == ("0 6 * * 1", "olist_next_job")
+    sensor = repository.get_sensor_def("landing_sensor")
+    assert sensor.job_name == "olist_next_job" and sensor.minimum_interval_seconds == 60
+
+
 def test_checks_guard_every_bronze_table():
     checks_by_asset: dict[str, set[str]] = {}
     for check_key in GRAPH.asset_check_keys:

@@ -124,12 +124,15 @@ class CouponSigner(dg.ConfigurableResource):
 
 
 class LandingZone(dg.ConfigurableResource):
-    """The directory where the nine Olist CSV exports are dropped (generated or real)."""
+    """Where the nine Olist CSV exports arrive: the root, or dated drops under ``drops/`` (each
+    table is read from the latest complete drop that has it; see :mod:`olist_next_assets.lib.landing`)."""
 
     root: str
 
     def path(self, source_file: str) -> Path:
-        path = Path(self.root) / source_file
+        from olist_next_assets.lib.landing import resolve
+
+        path = resolve(Path(self.root), source_file)
         if not path.is_file():
             raise dg.Failure(
                 description=f"{source_file} is not in the landing zone {self.root}.",

@@ -7,12 +7,14 @@ from olist_next_assets.defs.schema_checks import build_schema_drift_checks
 
 tuning_job = dg.define_asset_job(
     name="tuning_job",
+    tags={"olist/writes": "lake"},
     selection=[churn_tuning],
     description="Hyperparameter search on demand (or on its own schedule); weekly retrains reuse the result.",
 )
 
 model_job = dg.define_asset_job(
     name="model_job",
+    tags={"olist/writes": "lake"},
     selection=[churn_model, churn_scores],
     description="The weekly churn model records (retrain on cadence, promotion) and weekly scores, from gold.",
 )
