@@ -58,6 +58,11 @@ def test_the_whole_graph_trains_promotes_and_scores(graph):
         scores.join(in_use.select("week", pl.col("model_version").alias("expected")), on="week")["expected"]
     )
     # a customer without reasons has no feature pushing towards churn: never among the riskiest
+    model_event = next(e for e in result.get_asset_materialization_events()
+                       if e.asset_key.to_user_string() == "ml/churn_model")
+    metadata = model_event.materialization.metadata
+    assert metadata["lift_curve"].value.startswith("![lift curve") and "data:image/png;base64," in metadata["lift_curve"].value
+    assert metadata["mlflow_run"].value.startswith("http://127.0.0.1:5000/#/experiments/")
     assert scores["reason_1"].null_count() < scores.height * 0.25
     assert scores.filter(pl.col("reason_1").is_null() & (pl.col("risk_band") == "high")).height == 0
 

@@ -178,12 +178,24 @@ def churn_model(context: dg.AssetExecutionContext, config: ModelConfig, lake: La
             "brier": latest["brier"], "recency_roc_auc": latest["recency_roc_auc"], "rfm_roc_auc": latest["rfm_roc_auc"],
             "best_achievable_roc_auc": latest["best_achievable_roc_auc"] or float("nan"),
             "mlflow_run": dg.MetadataValue.url(mlflow.run_url(latest["mlflow_run_id"])),
+            "lift_curve": dg.MetadataValue.md(_mlflow_plot(mlflow, latest["mlflow_run_id"], "lift")),
         }
     yield dg.Output(records, metadata=metadata)
     written = lake.read(CHURN_MODEL, (weeks[0], weeks[-1] + WEEK))
     yield checks.quality_gate(written)
     yield checks.leakage_canary(written)
     yield checks.feature_contract(written, snapshots.collect_schema().names())
+
+
+def _mlflow_plot(mlflow: MLflowResource, run_id: str, name: str) -> str:
+    """A plot logged with the model's MLflow run, inline in the Dagster UI."""
+    import tempfile
+
+    from olist_next_assets.lib.previews import png_markdown
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(mlflow.tracker().client.download_artifacts(run_id, f"plots/{name}.png", tmp))
+        return png_markdown(path.read_bytes(), f"{name} curve of the model in use")
 
 
 def _status_table(records: pl.DataFrame) -> str:
@@ -243,7 +255,18 @@ def churn_scores(context: dg.AssetExecutionContext, config: ScoringConfig, lake:
         "latest_week_bands": dg.MetadataValue.json(dict(latest.group_by("risk_band").len().sort("risk_band").iter_rows())),
         "latest_week_riskiest": dg.MetadataValue.md(
             output_metadata(latest.sort("churn_probability", descending=True))["preview"].value),
+        "latest_week_score_distribution": dg.MetadataValue.md(_distribution(latest)),
     })
+
+
+def _distribution(scores: pl.DataFrame) -> str:
+    if scores.is_empty():
+        return "No scores."
+    from olist_next_assets.lib.churn.plots import score_distribution
+    from olist_next_assets.lib.previews import figure_png, png_markdown
+
+    return png_markdown(figure_png(score_distribution(scores["churn_probability"].to_numpy())),
+                        "churn probability distribution")
 
 
 ml_assets = [churn_tuning, churn_model, churn_scores]
