@@ -48,6 +48,7 @@ def _run(args: argparse.Namespace) -> int:
           f"in {time.perf_counter() - started:.1f} s. Tables under {lake_root}")
     print(f"Dagster UI: cd {Path.cwd()} && DAGSTER_HOME={home} dagster dev  (then http://127.0.0.1:3000)")
     print(f"MLflow UI:  mlflow ui --backend-store-uri {mlflow_uri}  (then http://127.0.0.1:5000)")
+    print("CRM app:    olist-next crm  (then http://127.0.0.1:8501)")
     return 0 if result.success else 1
 
 
@@ -67,6 +68,20 @@ def _backfill(args: argparse.Namespace) -> int:
     print(f"Run {result.run_id} {'succeeded' if result.success else 'FAILED'} in {time.perf_counter() - started:.1f} s: "
           f"{len(materialized)} assets; tables under {resources_for_env()['lake'].root}")
     return 0 if result.success else 1
+
+
+def _crm(args: argparse.Namespace) -> int:
+    import subprocess
+    from importlib.resources import files
+
+    from olist_next_assets import pipeline
+
+    pipeline.ensure_dagster_home()
+    app = str(files("olist_next_assets.crm") / "app.py")
+    argv = [sys.executable, "-m", "streamlit", "run", app, "--server.address", args.host, "--server.port",
+            str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    print(f"Retention CRM on http://{args.host}:{args.port} (Ctrl+C to stop)")
+    return subprocess.call(argv)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -119,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--job", default="olist_next_job",
                           help="olist_next_job (everything), bronze_job, features_job or model_job")
     backfill.set_defaults(func=_backfill)
+
+    crm = commands.add_parser("crm", help="the retention CRM web app (Streamlit)")
+    crm.add_argument("--host", default="127.0.0.1", help="bind address (localhost by default)")
+    crm.add_argument("--port", type=int, default=8501)
+    crm.set_defaults(func=_crm)
 
     bench = commands.add_parser("bench", help="benchmarks that print a table")
     bench_kinds = bench.add_subparsers(dest="kind", required=True)

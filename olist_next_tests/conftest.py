@@ -79,3 +79,28 @@ def small_landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("landing")
     generate(landing, customers=2000, seed=7)
     return landing
+
+
+MODEL_CONFIG = {"ops": {
+    "ml__churn_model": {"config": {"min_train_positives": 100}},
+    "outreach__campaign_targets": {"config": {"budget": 150}},
+}}
+
+
+@pytest.fixture(scope="session")
+def built_graph(tmp_path_factory):
+    """The whole graph, landing zone to e-mails, on 30,000 generated customers (about a minute),
+    shared by the end-to-end tests: (lake, landing, instance, result, MLflow tracker)."""
+    from olist_next_assets.defs.partitions import weekly_partitions
+    from olist_next_assets.lib.churn.tracking import Tracker
+    from olist_next_assets.lib.synthetic import generate
+    from olist_next_tests.test_pipeline import run_graph
+
+    landing = tmp_path_factory.mktemp("landing")
+    generate(landing, customers=30_000, seed=11)
+    lake = tmp_path_factory.mktemp("lake")
+    instance = dg.DagsterInstance.ephemeral()
+    keys = weekly_partitions.get_partition_keys()
+    result = run_graph(lake, landing, instance, keys[0], keys[-1], run_config=MODEL_CONFIG)
+    tracker = Tracker(f"sqlite:///{lake.parent / (lake.name + '_mlflow.db')}", "olist_next_churn", "olist_next_churn")
+    return lake, landing, instance, result, tracker

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import dagster as dg
 import polars as pl
 import pytest
 
-from olist_next_assets.lib.churn.tracking import Tracker
+from olist_next_tests.conftest import MODEL_CONFIG
 from olist_next_tests.test_pipeline import run_graph
 
 pytestmark = pytest.mark.slow
-MODEL_CONFIG = {"ops": {
-    "ml__churn_model": {"config": {"min_train_positives": 100}},
-    "outreach__campaign_targets": {"config": {"budget": 150}},
-}}
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory):
-    from olist_next_assets.defs.partitions import weekly_partitions
-    from olist_next_assets.lib.synthetic import generate
-
-    landing = tmp_path_factory.mktemp("landing")
-    generate(landing, customers=30_000, seed=11)
-    lake = tmp_path_factory.mktemp("lake")
-    instance = dg.DagsterInstance.ephemeral()
-    keys = weekly_partitions.get_partition_keys()
-    result = run_graph(lake, landing, instance, keys[0], keys[-1], run_config=MODEL_CONFIG)
-    tracker = Tracker(f"sqlite:///{lake.parent / (lake.name + '_mlflow.db')}", "olist_next_churn", "olist_next_churn")
-    return lake, landing, instance, result, tracker
+def graph(built_graph):
+    return built_graph
 
 
 def test_the_whole_graph_trains_promotes_and_scores(graph):
