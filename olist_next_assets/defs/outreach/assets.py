@@ -6,6 +6,7 @@ asset only (it takes seconds to import).
 
 import datetime as dt
 import json
+import os
 
 import dagster as dg
 import polars as pl
@@ -25,8 +26,9 @@ CAMPAIGN_LIFT = dg.AssetKey(["outreach", "campaign_lift"])
 
 
 class CampaignConfig(dg.Config):
-    budget: int = 1000
-    """E-mails per week (the holdout comes on top, about ``holdout_share`` of all targets)."""
+    budget: int = int(os.environ.get("OLIST_EMAIL_BUDGET", "1000"))
+    """E-mails per week (the holdout comes on top, about ``holdout_share`` of all targets);
+    the environment's default is ``OLIST_EMAIL_BUDGET``, a run can override it."""
     holdout_share: float = 0.10
     cooldown_weeks: int = 8
     """Customers targeted in the last this many weeks are not targeted again."""
