@@ -99,6 +99,12 @@ def _bench_emails(args: argparse.Namespace) -> int:
     return emails.main(count=args.count, latency=args.latency, local=args.local)
 
 
+def _bench_crm(args: argparse.Namespace) -> int:
+    from olist_next_assets.bench import crm
+
+    return crm.main(lake=args.lake)
+
+
 def _bench_sentiment(args: argparse.Namespace) -> int:
     import os
 
@@ -157,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_emails.add_argument("--latency", type=float, default=0.3, help="fake server latency, seconds")
     bench_emails.add_argument("--local", type=int, default=3, help="e-mails from the local model (0: skip)")
     bench_emails.set_defaults(func=_bench_emails)
+    bench_crm = bench_kinds.add_parser("crm", help="CRM reads: the week queue and opening a customer")
+    bench_crm.add_argument("--lake", help="lake root (default: $OLIST_LAKE_ROOT or dagster_home/lake)")
+    bench_crm.set_defaults(func=_bench_crm)
     bench_sentiment = bench_kinds.add_parser("sentiment", help="review sentiment vs star scores on real comments")
     bench_sentiment.add_argument("--real-dir", help="real Olist samples (default: $OLIST_REAL_DIR)")
     bench_sentiment.set_defaults(func=_bench_sentiment)
