@@ -96,8 +96,8 @@ def model_summary(lake_root: str) -> list[str]:
     in_use = records.drop_nulls("model_version")
     first = in_use["week"].min() if in_use.height else "none"
     trained = records.filter(pl.col("status") == "trained").height
-    lines = [f"Churn model: {trained} training weeks, {in_use.height} of {records.height} weeks with a model in use "
-             f"(first: {first})."]
+    lines = [(f"Churn model: {trained} training weeks, {in_use.height} of {records.height} weeks with a model in use "
+              f"(first: {first}).")]
     if in_use.height:
         r = in_use.row(-1, named=True)
         ceiling = f", best achievable {r['best_achievable_roc_auc']:.3f}" if r["best_achievable_roc_auc"] else ""

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from olist_next_assets.defs.jobs import main_job

@@ -68,7 +68,7 @@ def test_majority_class_is_sampled_and_weighted_back(data, split):
     assert returners["weight"].unique().to_list() == [1.0]
     # weights restore the population churn rate (so probabilities stay calibrated)
     weighted_churn = churners["weight"].sum() / train["weight"].sum()
-    snaps, labels = data
+    _, labels = data
     assert weighted_churn == pytest.approx(labels["churned"].mean(), abs=0.01)
 
 
