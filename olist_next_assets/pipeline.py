@@ -81,6 +81,8 @@ def run_all(job_name: str = "olist_next_job", instance: dg.DagsterInstance | Non
     return job.execute_in_process(
         instance=instance or dg.DagsterInstance.get(),
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last} if weekly else None,
+        # the console shows what the assets say and what fails, not every event (the UI has those)
+        run_config={"loggers": {"console": {"config": {"log_level": os.environ.get("OLIST_LOG_LEVEL", "INFO")}}}},
         raise_on_error=False,
     )
 
