@@ -105,11 +105,7 @@ class LLMResource(dg.ConfigurableResource):
     def settings(self):
         from olist_next_assets.lib.outreach.writer import LLMSettings
 
-        return LLMSettings(model=self.model, api_base=self.api_base, api_key=self.api_key,
-                           temperature=self.temperature, timeout_seconds=self.timeout_seconds,
-                           num_retries=self.num_retries, concurrency=self.concurrency,
-                           max_total_tokens=self.max_total_tokens, max_cost_usd=self.max_cost_usd,
-                           cache_dir=self.cache_dir)
+        return LLMSettings(**self.model_dump())  # the same fields, checked by the writer's dataclass
 
 
 class CouponSigner(dg.ConfigurableResource):
