@@ -71,7 +71,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _crm(args: argparse.Namespace) -> int:
-    import subprocess
+    import os
     from importlib.resources import files
 
     from olist_next_assets import pipeline
@@ -80,8 +80,8 @@ def _crm(args: argparse.Namespace) -> int:
     app = str(files("olist_next_assets.crm") / "app.py")
     argv = [sys.executable, "-m", "streamlit", "run", app, "--server.address", args.host, "--server.port",
             str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    print(f"Retention CRM on http://{args.host}:{args.port} (Ctrl+C to stop)")
-    return subprocess.call(argv)
+    print(f"Retention CRM on http://{args.host}:{args.port} (Ctrl+C to stop)", flush=True)
+    os.execv(sys.executable, argv)  # Streamlit takes this process over: signals reach it directly
 
 
 def _bench(args: argparse.Namespace) -> int:

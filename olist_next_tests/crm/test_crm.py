@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -113,6 +114,16 @@ def test_the_screens_with_streamlit_apptest(store, monkeypatch):
     assert store.current_draft(week, customer)["review_status"] == "approved"
 
 
+def _stop(server: subprocess.Popen) -> None:
+    """Stop the app and anything it started (its own process group); kill it if it lingers."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -127,7 +138,7 @@ def test_a_specialist_approves_an_email_in_a_real_browser(store, tmp_path):
     port = _free_port()
     env = {**os.environ, "OLIST_LAKE_ROOT": str(store.lake), "OLIST_CRM_USER": "browser-test"}
     server = subprocess.Popen([sys.executable, "-m", "olist_next_assets.cli", "crm", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         for _ in range(120):
             try:
@@ -156,8 +167,7 @@ def test_a_specialist_approves_an_email_in_a_real_browser(store, tmp_path):
             page.screenshot(path=str(tmp_path / "approved.png"), full_page=True)
             browser.close()
     finally:
-        server.terminate()
-        server.wait(10)
+        _stop(server)
     decisions = store.decisions(week).filter(pl.col("customer_unique_id") == customer)
     assert decisions["decision"].to_list() == ["regenerated", "approved"]
     assert decisions["body"][-1].endswith("P.S. Thank you for reading.")
