@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import signal
 import time
 import urllib.request
 from collections import Counter
@@ -55,6 +56,9 @@ class FakeLLM:
     def __exit__(self, *exc) -> None:
         self._process.terminate()
         self._process.join(5)
+        if self._process.is_alive():  # a handler inherited from the parent ignored SIGTERM
+            self._process.kill()
+            self._process.join(5)
 
 
 def answer(body: dict, seen: int, latency: float, behaviour: str, failures: int) -> tuple[int, bytes, dict]:
@@ -88,6 +92,10 @@ def answer(body: dict, seen: int, latency: float, behaviour: str, failures: int)
 
 
 def serve(pipe, latency: float, behaviour: str, failures: int) -> None:
+    # a forked child inherits the parent's signal handlers (Dagster and Streamlit install some):
+    # restore the defaults so that terminate() stops the server
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     requests: Counter = Counter()
 
     class Handler(BaseHTTPRequestHandler):
