@@ -10,7 +10,7 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from olist_next_assets.defs.resources import CouponSigner, LakeResource, LandingZone, LLMResource, MLflowResource
-from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager
+from olist_next_assets.lib.engine import ComputeEngine, LakeIOManager, SparkResource
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +22,11 @@ def real_dir() -> Path:
     return Path(value)
 
 
-def lake_resources(lake: Path, landing: Path) -> dict[str, object]:
+def lake_resources(lake: Path, landing: Path, engine: str = "polars") -> dict[str, object]:
+    compute = ComputeEngine(name=engine, spark=SparkResource(master="local[2]", spark_config={"spark.driver.memory": "2g"}))
     return {
-        "delta_io_manager": WeeklyDeltaPolarsIOManager(root_uri=str(lake), storage_options={"local": {}}),
+        "delta_io_manager": LakeIOManager(root_uri=str(lake), storage_options={"local": {}}, compute=compute),
+        "compute": compute,
         "lake": LakeResource(root=str(lake)),
         "landing": LandingZone(root=str(landing)),
         "mlflow": MLflowResource(tracking_uri=f"sqlite:///{lake.parent / (lake.name + '_mlflow.db')}",

@@ -1,6 +1,7 @@
 """Small helpers shared by the domain asset modules."""
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -8,6 +9,7 @@ import polars as pl
 
 from olist_next_assets.defs.partitions import weekly_partitions
 from olist_next_assets.lib.contracts import WEEK_COLUMN
+from olist_next_assets.lib.engine import LakeFrame, is_spark
 from olist_next_assets.lib.previews import markdown_preview
 
 OWNERS = ["team:data-engineering"]
@@ -18,15 +20,30 @@ def output_metadata(frame: pl.DataFrame, **extra: Any) -> dict[str, Any]:
     return {"rows": frame.height, "preview": dg.MetadataValue.md(markdown_preview(frame)), **extra}
 
 
-def upstream(key: list[str], *, all_weeks: bool = False, columns: list[str] | None = None) -> dg.AssetIn:
-    """An input loaded lazily from Delta; ``all_weeks`` reads every week, not just the run's."""
+def upstream(key: list[str], *, all_weeks: bool = False, columns: list[str] | None = None,
+             engine: bool = False) -> dg.AssetIn:
+    """An input loaded lazily from Delta; ``all_weeks`` reads every week, not just the run's.
+
+    ``engine``: the input of a heavy transform, loaded as a Spark DataFrame when the engine is
+    spark (:data:`LakeFrame`); otherwise always a lazy polars frame.
+    """
     metadata = {"columns": columns} if columns else None
     return dg.AssetIn(
         key=dg.AssetKey(key),
         partition_mapping=dg.AllPartitionMapping() if all_weeks else None,
         metadata=metadata,
-        dagster_type=pl.LazyFrame,
+        dagster_type=LakeFrame if engine else pl.LazyFrame,
     )
+
+
+def engine_output(frame: Any, extra: Callable[[pl.DataFrame], dict[str, Any]] | None = None) -> dg.Output:
+    """The output of a heavy transform: a polars frame is collected and described (rows, preview,
+    ``extra``); a Spark plan goes to the IO manager as it is (rows come from the Delta commit)."""
+    if is_spark(frame):
+        preview = pl.from_arrow(frame.limit(5).toArrow())
+        return dg.Output(frame, metadata={"engine": "spark", "preview": dg.MetadataValue.md(markdown_preview(preview))})
+    collected = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    return dg.Output(collected, metadata={"engine": "polars", **output_metadata(collected, **(extra(collected) if extra else {}))})
 
 
 def week_keys(context: dg.AssetExecutionContext) -> list[str]:

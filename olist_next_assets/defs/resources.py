@@ -18,7 +18,8 @@ from pydantic import PrivateAttr
 
 from olist_next_assets.lib.churn.tracking import Tracker
 from olist_next_assets.lib.contracts import WEEK_COLUMN
-from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager, window_filter
+from olist_next_assets.lib.delta_io import window_filter
+from olist_next_assets.lib.engine import ComputeEngine, LakeIOManager, SparkResource
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_IN_PROD = ("OLIST_LAKE_ROOT", "OLIST_LANDING_DIR", "OLIST_MLFLOW_URI", "OLIST_COUPON_SECRET")
@@ -148,6 +149,16 @@ def _require_prod_settings() -> None:
         )
 
 
+def compute_engine() -> ComputeEngine:
+    """``OLIST_ENGINE`` (polars | spark) and, for Spark, ``OLIST_SPARK_MASTER`` (default ``local[*]``:
+    a cluster master or a Spark Connect ``sc://`` URL) and ``OLIST_SPARK_DELTA_JARS`` (auto | cluster)."""
+    return ComputeEngine(
+        name=os.environ.get("OLIST_ENGINE", "polars"),
+        spark=SparkResource(master=os.environ.get("OLIST_SPARK_MASTER", "local[*]"),
+                            delta_jars=os.environ.get("OLIST_SPARK_DELTA_JARS", "auto")),
+    )
+
+
 def resources_for_env(env: str | None = None) -> dict[str, object]:
     env = env or os.environ.get("OLIST_ENV", "dev")
     if env == "prod":
@@ -172,8 +183,10 @@ def resources_for_env(env: str | None = None) -> dict[str, object]:
         llm_cache = os.environ.get("OLIST_LLM_CACHE_DIR", str(home / "llm_cache"))
     else:
         raise ValueError(f"OLIST_ENV must be 'dev' or 'prod', not {env!r}.")
+    compute = compute_engine()
     return {
-        "delta_io_manager": WeeklyDeltaPolarsIOManager(root_uri=lake_root, storage_options={"local": {}}),
+        "delta_io_manager": LakeIOManager(root_uri=lake_root, storage_options={"local": {}}, compute=compute),
+        "compute": compute,
         "lake": LakeResource(root=lake_root),
         "landing": LandingZone(root=landing_root),
         "mlflow": mlflow,

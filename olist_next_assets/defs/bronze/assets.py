@@ -21,6 +21,7 @@ from olist_next_assets.defs.partitions import partition_bounds, weekly_partition
 from olist_next_assets.defs.resources import LakeResource, LandingZone
 from olist_next_assets.lib.contracts import CONTRACTS, WEEK_COLUMN, Contract, Placement
 from olist_next_assets.lib.delta_io import column_schema
+from olist_next_assets.lib.engine import ComputeEngine, LakeFrame, is_spark
 from olist_next_assets.lib.ingest import QUARANTINE_SCHEMA, IngestResult, check_header, ingest, read_records
 from olist_next_assets.lib.previews import markdown_preview
 
@@ -50,7 +51,7 @@ def _asset_in(contract: Contract, table: str, columns: list[str]) -> dg.AssetIn:
         key=bronze_key(table),
         metadata={"columns": columns},
         partition_mapping=mapping,
-        dagster_type=pl.LazyFrame,
+        dagster_type=LakeFrame,
     )
 
 
@@ -64,7 +65,7 @@ def _out_metadata(schema: pl.Schema, partitioned: bool) -> dict[str, Any]:
 def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
     table = contract.table
     upstream = _upstream(contract)
-    kinds = KINDS
+    kinds = KINDS | {"spark"}
 
     @dg.multi_asset(
         name=f"bronze_{table}",
@@ -104,8 +105,9 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
         check_specs=checks.check_specs(contract, bronze_key(table)),
         description=f"Ingest {contract.source_file} under its data contract.",
     )
-    def _bronze(context: dg.AssetExecutionContext, landing: LandingZone, lake: LakeResource, **inputs: pl.LazyFrame):
-        yield from materialize_bronze(context, contract, landing, lake, inputs)
+    def _bronze(context: dg.AssetExecutionContext, landing: LandingZone, lake: LakeResource, compute: ComputeEngine,
+                **inputs: Any):
+        yield from materialize_bronze(context, contract, landing, lake, compute, inputs)
 
     return _bronze
 
@@ -123,7 +125,8 @@ def materialize_bronze(
     contract: Contract,
     landing: LandingZone,
     lake: LakeResource,
-    inputs: dict[str, pl.LazyFrame],
+    compute: ComputeEngine,
+    inputs: dict[str, Any],
 ):
     key = bronze_key(contract.table)
     path = landing.path(contract.source_file)
@@ -138,17 +141,19 @@ def materialize_bronze(
     if contract.partitioned:
         time_window = context.partition_time_window
         window = (time_window.start.date(), time_window.end.date())
-    order_weeks = inputs["upstream_orders"].collect() if contract.placement is Placement.PARENT_ORDER else None
-    raw = read_records(path, header)
-    result = ingest(
-        raw,
-        header,
-        contract,
-        path.name,
-        window=window,
-        partition_bounds=partition_bounds() if contract.partitioned else None,
-        order_weeks=order_weeks,
-    )
+    order_weeks = inputs["upstream_orders"] if contract.placement is Placement.PARENT_ORDER else None
+    bounds = partition_bounds() if contract.partitioned else None
+    if compute.is_spark:
+        from olist_next_assets.lib.spark import ingest as spark_ingest
+
+        spark = compute.spark.session()
+        raw = spark_ingest.read_records(spark, path, header)
+        result = spark_ingest.ingest(spark, raw, header, contract, path.name, window=window,
+                                     partition_bounds=bounds, order_weeks=order_weeks)
+    else:
+        raw = read_records(path, header)
+        result = ingest(raw, header, contract, path.name, window=window, partition_bounds=bounds,
+                        order_weeks=order_weeks.collect() if order_weeks is not None else None)
 
     yield dg.Output(result.bronze, output_name="rows", metadata=_bronze_metadata(result, header.columns))
     yield dg.Output(result.quarantine, output_name="quarantine", metadata=_quarantine_metadata(result))
@@ -162,36 +167,42 @@ def materialize_bronze(
     if contract.primary_key:
         yield checks.primary_key_unique(contract, written)
     if contract.references:
-        yield checks.referential_integrity(_orphans(contract, written, inputs))
+        yield checks.referential_integrity(_orphans(contract, written, lake))
 
 
-def _orphans(contract: Contract, written: pl.DataFrame, inputs: dict[str, pl.LazyFrame]) -> dict[str, tuple[int, int]]:
+def _orphans(contract: Contract, written: pl.DataFrame, lake: LakeResource) -> dict[str, tuple[int, int]]:
+    """References checked on what is in Delta now (whichever engine wrote it)."""
     found = {}
     for ref in contract.references:
-        targets = inputs[f"upstream_{ref.table}"].select(pl.col(ref.target_column).unique()).collect()
+        targets = lake.scan(bronze_key(ref.table)).select(pl.col(ref.target_column).unique()).collect()
         values = written.select(pl.col(ref.column)).drop_nulls()
         missing = values.join(targets, left_on=ref.column, right_on=ref.target_column, how="anti").height
         found[f"{ref.column} -> {ref.table}"] = (values.height, missing)
     return found
 
 
+def _head(frame: Any, rows: int = 5) -> pl.DataFrame:
+    """The first rows of a polars or Spark frame, for a preview."""
+    return pl.from_arrow(frame.limit(rows).toArrow()) if is_spark(frame) else frame.head(rows)
+
+
 def _bronze_metadata(result: IngestResult, source_columns: list[str]) -> dict[str, Any]:
     return {
         "source_columns": dg.MetadataValue.json(source_columns),
         "source_records": result.source_records,
-        "rows_written": result.bronze.height,
-        "rows_quarantined": result.quarantine.height,
+        "rows_written": result.bronze_in_window,
+        "rows_quarantined": result.quarantined,
         "rescued_columns": dg.MetadataValue.json(result.header.extra),
-        "preview": dg.MetadataValue.md(markdown_preview(result.bronze)),
+        "preview": dg.MetadataValue.md(markdown_preview(_head(result.bronze))),
     }
 
 
 def _quarantine_metadata(result: IngestResult) -> dict[str, Any]:
     return {
-        "rows_quarantined": result.quarantine.height,
+        "rows_quarantined": result.quarantined,
         "unplaced_rows": result.quarantined_unplaced,
         "reasons": dg.MetadataValue.json(result.reasons()),
-        "preview": dg.MetadataValue.md(markdown_preview(result.quarantine.select("source_line", "reason", "raw_record"))),
+        "preview": dg.MetadataValue.md(markdown_preview(_head(result.quarantine.select("source_line", "reason", "raw_record")))),
     }
 
 

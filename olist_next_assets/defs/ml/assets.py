@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -20,7 +21,8 @@ from olist_next_assets.defs.partitions import weekly_partitions
 from olist_next_assets.defs.resources import LakeResource, LandingZone, MLflowResource
 from olist_next_assets.lib.churn.windows import NoModel, label_summary, model_windows
 from olist_next_assets.lib.contracts import WEEK_COLUMN
-from olist_next_assets.lib.delta_io import FrameStream
+from olist_next_assets.lib.delta_io import FrameStream, window_filter
+from olist_next_assets.lib.engine import is_spark
 from olist_next_assets.lib.snapshots import WEEK
 
 CUSTOMER_360 = dg.AssetKey(["gold", "customer_360"])
@@ -212,10 +214,10 @@ def _status_table(records: pl.DataFrame) -> str:
     CHURN_SCORES.path,
     weekly=True,
     ins={
-        "snapshot": upstream(["gold", "customer_360"]),
+        "snapshot": upstream(["gold", "customer_360"], engine=True),
         "models": upstream(["ml", "churn_model"], columns=[WEEK_COLUMN, "model_version", "mlflow_run_id"]),
     },
-    extra_kinds={"xgboost"},
+    extra_kinds={"xgboost", "spark"},
     check_specs=[dg.AssetCheckSpec(checks.SCORES_COMPLETE, asset=CHURN_SCORES, blocking=True,
                                    description="Every snapshot customer scored once by the week's model; "
                                                "probabilities in [0, 1].")],
@@ -224,34 +226,41 @@ def _status_table(records: pl.DataFrame) -> str:
                 "model have no scores.",
 )
 def churn_scores(context: dg.AssetExecutionContext, config: ScoringConfig, lake: LakeResource,
-                 mlflow: MLflowResource, snapshot: pl.LazyFrame, models: pl.LazyFrame):
+                 mlflow: MLflowResource, snapshot: Any, models: pl.LazyFrame):
     from olist_next_assets.lib.churn.scoring import SCORE_SCHEMA, score
 
     weeks = week_dates(context)
     records = models.collect()
     tracker = mlflow.tracker()
     with_model = records.filter(pl.col("model_version").is_not_null()).sort(WEEK_COLUMN)
-    started, scored = time.monotonic(), [0]
+    started = time.monotonic()
+    metadata = {"weeks_scored": with_model.height, "weeks_without_model": records.height - with_model.height}
+    in_use = list(with_model.select(WEEK_COLUMN, "model_version", "mlflow_run_id").iter_rows())
 
-    def frames():
-        for week, version, run_id in with_model.select(WEEK_COLUMN, "model_version", "mlflow_run_id").iter_rows():
-            rows = snapshot.filter(pl.col(WEEK_COLUMN) == week).collect()
-            frame = score(rows, tracker.load(version), version, run_id, high_share=config.high_risk_share,
-                          low_share=config.low_risk_share)
-            scored[0] += frame.height
-            yield frame
+    if is_spark(snapshot):
+        from olist_next_assets.lib.spark.scoring import score_weeks
 
-    yield dg.Output(FrameStream(SCORE_SCHEMA, frames()), metadata={
-        "weeks_scored": with_model.height, "weeks_without_model": records.height - with_model.height,
-    })
-    elapsed = time.monotonic() - started  # scoring and writing: the stream is consumed by the write
+        models_by_week = {week: (tracker.load(version), version, run_id) for week, version, run_id in in_use}
+        yield dg.Output(score_weeks(snapshot, models_by_week, high_share=config.high_risk_share,
+                                    low_share=config.low_risk_share), metadata={**metadata, "engine": "spark"})
+    else:
+        def frames():
+            for week, version, run_id in in_use:
+                rows = snapshot.filter(pl.col(WEEK_COLUMN) == week).collect()
+                yield score(rows, tracker.load(version), version, run_id, high_share=config.high_risk_share,
+                            low_share=config.low_risk_share)
+
+        yield dg.Output(FrameStream(SCORE_SCHEMA, frames()), metadata={**metadata, "engine": "polars"})
+    elapsed = time.monotonic() - started  # scoring and writing: the plan or stream is consumed by the write
     written = lake.read(CHURN_SCORES, (weeks[0], weeks[-1] + WEEK))
-    counts = snapshot.group_by(WEEK_COLUMN).agg(pl.len().alias("customers")).collect()
+    scored = written.height
+    counts = (lake.scan(CUSTOMER_360).filter(window_filter(WEEK_COLUMN, weeks[0], weeks[-1] + WEEK))
+              .group_by(WEEK_COLUMN).agg(pl.len().alias("customers")).collect())
     result = checks.scores_complete(written, counts, records)
     latest = written.filter(pl.col(WEEK_COLUMN) == written[WEEK_COLUMN].max()) if not written.is_empty() else written
     yield result._replace(metadata={
         **result.metadata,
-        "customers_per_second_incl_write": dg.MetadataValue.int(round(scored[0] / elapsed) if elapsed else 0),
+        "customers_per_second_incl_write": dg.MetadataValue.int(round(scored / elapsed) if elapsed else 0),
         "latest_week_bands": dg.MetadataValue.json(dict(latest.group_by("risk_band").len().sort("risk_band").iter_rows())),
         "latest_week_riskiest": dg.MetadataValue.md(
             output_metadata(latest.sort("churn_probability", descending=True))["preview"].value),

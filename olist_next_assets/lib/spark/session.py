@@ -104,11 +104,11 @@ def get_session(config: dict[str, Any]):
     builder = SparkSession.builder.appName("olist-next")
     for key, value in config.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    if not master_is_remote(config):
+    return quiet(builder.getOrCreate())
+
+
+def quiet(session):
+    """Spark's own log at ERROR (its WARN lines would drown the run's log); not for Spark Connect."""
+    if not type(session).__module__.startswith("pyspark.sql.connect"):  # Connect has no SparkContext
         session.sparkContext.setLogLevel("ERROR")
     return session
-
-
-def master_is_remote(config: dict[str, Any]) -> bool:
-    return "spark.remote" in config
