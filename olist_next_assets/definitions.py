@@ -9,10 +9,13 @@ from olist_next_assets.defs.resources import resources_for_env
 
 
 def build_definitions() -> dg.Definitions:
+    resources = resources_for_env()
+    # Spark: every step in the run's process, so a run starts one JVM, not one per step.
+    executor = dg.in_process_executor if resources["compute"].is_spark else None
     return dg.Definitions.merge(
         bronze.defs, silver.defs, gold.defs, ml.defs, outreach.defs,
         dg.Definitions(jobs=[main_job, features_job], schedules=[weekly_schedule], sensors=[landing_sensor],
-                       resources=resources_for_env()))
+                       resources=resources, executor=executor))
 
 
 defs = build_definitions()

@@ -15,12 +15,13 @@ from olist_next_assets.defs.partitions import weekly_partitions
 from olist_next_tests.conftest import lake_resources
 
 
-def run_graph(lake: Path, landing: Path, instance, first: str, last: str, run_config=None):
+def run_graph(lake: Path, landing: Path, instance, first: str, last: str, run_config=None, engine: str = "polars",
+              job: dg.UnresolvedAssetJobDefinition = main_job):
     definitions = dg.Definitions.merge(
         bronze.defs, silver.defs, gold.defs, ml.defs, outreach.defs,
-        dg.Definitions(jobs=[main_job], resources=lake_resources(lake, landing)),
+        dg.Definitions(jobs=[job], resources=lake_resources(lake, landing, engine)),
     )
-    return definitions.resolve_job_def("olist_next_job").execute_in_process(
+    return definitions.resolve_job_def(job.name).execute_in_process(
         instance=instance, raise_on_error=False, run_config=run_config,
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
     )

@@ -6,6 +6,7 @@ previous one, starting from the stored snapshot of the week before the range whe
 """
 
 import itertools
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -16,17 +17,20 @@ from olist_next_assets.defs.resources import LakeResource
 from olist_next_assets.lib import snapshots
 from olist_next_assets.lib.contracts import WEEK_COLUMN
 from olist_next_assets.lib.delta_io import FrameStream
+from olist_next_assets.lib.engine import is_spark
 
 CUSTOMER_360 = dg.AssetKey(["gold", "customer_360"])
 CHURN_LABELS = dg.AssetKey(["gold", "churn_labels"])
+REVIEW_COLUMNS = ["review_id", "order_id", "score", "has_comment", "comment_sentiment", "created_at"]
 SILVER_INPUTS = {
-    "orders": upstream(["silver", "orders"], all_weeks=True),
-    "lines": upstream(["silver", "order_lines"], all_weeks=True,
+    "orders": upstream(["silver", "orders"], all_weeks=True, engine=True),
+    "lines": upstream(["silver", "order_lines"], all_weeks=True, engine=True,
                       columns=["order_id", "price", "freight_value", "category"]),
-    "payments": upstream(["silver", "order_payments"], all_weeks=True),
-    "reviews": upstream(["silver", "order_reviews"], all_weeks=True,
-                        columns=["review_id", "order_id", "score", "has_comment", "comment_sentiment", "created_at"]),
+    "payments": upstream(["silver", "order_payments"], all_weeks=True, engine=True),
+    "reviews": upstream(["silver", "order_reviews"], all_weeks=True, engine=True, columns=REVIEW_COLUMNS),
 }
+SILVER_ORDERS = dg.AssetKey(["silver", "orders"])
+SILVER_REVIEWS = dg.AssetKey(["silver", "order_reviews"])
 
 
 CHECK_WEEKS_PER_SLICE = 16
@@ -42,6 +46,7 @@ class LabelConfig(dg.Config):
     CUSTOMER_360.path,
     weekly=True,
     ins=SILVER_INPUTS,
+    extra_kinds={"spark"},
     check_specs=[
         dg.AssetCheckSpec(checks.POINT_IN_TIME, asset=CUSTOMER_360, blocking=True,
                           description="Every count and timestamp agrees with silver facts strictly before the cutoff."),
@@ -51,18 +56,27 @@ class LabelConfig(dg.Config):
     description="Customer 360 as of the end of week W: RFM, tenure, delivery experience, reviews and "
                 "sentiment, favourite category, state, payment behaviour; only facts known before the cutoff.",
 )
-def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: pl.LazyFrame, lines: pl.LazyFrame,
-                 payments: pl.LazyFrame, reviews: pl.LazyFrame):
+def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: Any, lines: Any, payments: Any,
+                 reviews: Any):
     weeks = week_dates(context)
-    silver_orders, silver_reviews = pl.collect_all([orders, reviews])  # read once: events and checks
-    events = snapshots.build_events(silver_orders.lazy(), lines, payments, silver_reviews.lazy())
-    previous = lake.read(CUSTOMER_360, (weeks[0] - snapshots.WEEK, weeks[0]))
-    weekly = snapshots.snapshots(events, weeks, previous if not previous.is_empty() else None)
-    first = next(weekly)  # the stream's schema; the other weeks are computed while they are written
-    yield dg.Output(
-        FrameStream(first.schema, itertools.chain([first], weekly)),
-        metadata={"weeks": len(weeks), "started_from_stored_snapshot": not previous.is_empty()},
-    )
+    if is_spark(orders):  # every week of the range in one plan (no week-to-week dependency on Spark)
+        from olist_next_assets.lib.spark import snapshots as spark_snapshots
+
+        events = spark_snapshots.build_events(orders, lines, payments, reviews)
+        yield dg.Output(spark_snapshots.snapshots(events, weeks), metadata={"weeks": len(weeks), "engine": "spark"})
+        silver_orders = lake.read(SILVER_ORDERS)
+        silver_reviews = lake.read(SILVER_REVIEWS).select(REVIEW_COLUMNS)
+    else:
+        silver_orders, silver_reviews = pl.collect_all([orders, reviews])  # read once: events and checks
+        events = snapshots.build_events(silver_orders.lazy(), lines, payments, silver_reviews.lazy())
+        previous = lake.read(CUSTOMER_360, (weeks[0] - snapshots.WEEK, weeks[0]))
+        weekly = snapshots.snapshots(events, weeks, previous if not previous.is_empty() else None)
+        first = next(weekly)  # the stream's schema; the other weeks are computed while they are written
+        yield dg.Output(
+            FrameStream(first.schema, itertools.chain([first], weekly)),
+            metadata={"weeks": len(weeks), "started_from_stored_snapshot": not previous.is_empty(),
+                      "engine": "polars"},
+        )
     point_in_time, sanity = [], []
     for start in range(0, len(weeks), CHECK_WEEKS_PER_SLICE):  # bounded memory on long backfills
         chunk = weeks[start:start + CHECK_WEEKS_PER_SLICE]
@@ -77,24 +91,40 @@ def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: 
     CHURN_LABELS.path,
     weekly=True,
     ins={
-        "snapshot": upstream(["gold", "customer_360"], columns=[WEEK_COLUMN, "cutoff", "customer_unique_id"]),
-        "orders": upstream(["silver", "orders"], all_weeks=True,
+        "snapshot": upstream(["gold", "customer_360"], columns=[WEEK_COLUMN, "cutoff", "customer_unique_id"],
+                             engine=True),
+        "orders": upstream(["silver", "orders"], all_weeks=True, engine=True,
                            columns=["customer_unique_id", "counts_as_purchase", "purchased_at"]),
     },
+    extra_kinds={"spark"},
     check_specs=[dg.AssetCheckSpec(checks.LABEL_MATURITY, asset=CHURN_LABELS, blocking=True,
                                    description="No label for a window the data does not fully cover.")],
     description="Churn label per snapshot row: no purchase within `horizon_days` (default 180) after "
                 "the cutoff. Null (immature) when the data does not cover the whole window.",
 )
 def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: LakeResource,
-                 snapshot: pl.LazyFrame, orders: pl.LazyFrame):
+                 snapshot: Any, orders: Any):
+    weeks = week_dates(context)
+    if is_spark(orders):
+        from pyspark.sql import functions as F
+
+        from olist_next_assets.lib.spark import snapshots as spark_snapshots
+
+        purchases = orders.where(F.col("counts_as_purchase") & F.col("customer_unique_id").isNotNull()).select(
+            "customer_unique_id", F.col("purchased_at").alias(snapshots.EVENT_AT))
+        data_end = spark_snapshots.data_coverage_end(orders)
+        yield dg.Output(
+            spark_snapshots.churn_labels(snapshot, purchases, config.horizon_days, data_end),
+            metadata={"data_covered_until": str(data_end), "horizon_days": config.horizon_days, "engine": "spark"},
+        )
+        yield checks.label_maturity(lake.read(CHURN_LABELS, (weeks[0], weeks[-1] + snapshots.WEEK)), data_end)
+        return
     silver_orders = orders.collect()
     purchases = silver_orders.filter(pl.col("counts_as_purchase") & pl.col("customer_unique_id").is_not_null()).select(
         "customer_unique_id", pl.col("purchased_at").alias(snapshots.EVENT_AT)
     )
     data_end = snapshots.data_coverage_end(silver_orders["purchased_at"])
     snap = snapshot.collect()
-    weeks = week_dates(context)
     frames = (  # a few weeks at a time: bounded memory, one as-of join per slice
         snapshots.churn_labels(
             snap.filter(pl.col(WEEK_COLUMN).is_in(weeks[i:i + CHECK_WEEKS_PER_SLICE])),
@@ -104,7 +134,7 @@ def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: L
     )
     yield dg.Output(
         FrameStream(snapshots.LABEL_SCHEMA, frames),
-        metadata={"data_covered_until": str(data_end), "horizon_days": config.horizon_days},
+        metadata={"data_covered_until": str(data_end), "horizon_days": config.horizon_days, "engine": "polars"},
     )
     yield checks.label_maturity(lake.read(CHURN_LABELS, (weeks[0], weeks[-1] + snapshots.WEEK)), data_end)
 
