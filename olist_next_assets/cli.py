@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,8 +21,16 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_engine(args: argparse.Namespace) -> None:
+    """``--engine`` wins over OLIST_ENGINE (read when the definitions load)."""
+    if getattr(args, "engine", None):
+        os.environ["OLIST_ENGINE"] = args.engine
+
+
 def _run(args: argparse.Namespace) -> int:
     from olist_next_assets import pipeline
+
+    _set_engine(args)
 
     home = pipeline.ensure_dagster_home()
     landing = pipeline.landing_dir()
@@ -55,6 +64,8 @@ def _run(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from olist_next_assets import pipeline
     from olist_next_assets.defs.resources import resources_for_env
+
+    _set_engine(args)
 
     pipeline.ensure_dagster_home()
     started = time.perf_counter()
@@ -116,6 +127,21 @@ def _bench_sentiment(args: argparse.Namespace) -> int:
     return sentiment.main(Path(real_dir))
 
 
+def _spark_jars(args: argparse.Namespace) -> int:
+    from olist_next_assets.lib.spark.session import fetch_delta_jars
+
+    for path in fetch_delta_jars():
+        print(path)
+    return 0
+
+
+def _bench_engines(args: argparse.Namespace) -> int:
+    from olist_next_assets.bench import engines
+
+    return engines.main([int(s) for s in args.scales.split(",")], args.engines.split(","), seed=args.seed,
+                        keep=args.keep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="olist-next", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,15 +157,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help="synthetic scale when the landing zone is empty")
     run.add_argument("--seed", type=int, default=42)
     run.add_argument("--job", default="olist_next_job",
-                     help="olist_next_job (everything), bronze_job, features_job, model_job or tuning_job")
+                     help="olist_next_job (everything), lake_job, bronze_job, features_job, model_job or tuning_job")
+    run.add_argument("--engine", choices=("polars", "spark"), help="overrides OLIST_ENGINE (default polars)")
     run.set_defaults(func=_run)
 
     backfill = commands.add_parser("backfill", help="materialize a range of past weeks in one run")
     backfill.add_argument("--from", dest="first", required=True, help="first week (a Monday, YYYY-MM-DD)")
     backfill.add_argument("--to", dest="last", required=True, help="last week (a Monday, YYYY-MM-DD)")
     backfill.add_argument("--job", default="olist_next_job",
-                          help="olist_next_job (everything), bronze_job, features_job or model_job")
+                          help="olist_next_job (everything), lake_job, bronze_job, features_job or model_job")
+    backfill.add_argument("--engine", choices=("polars", "spark"), help="overrides OLIST_ENGINE (default polars)")
     backfill.set_defaults(func=_backfill)
+
+    jars = commands.add_parser("spark-jars", help="fetch Delta Lake's Spark jars into ~/.m2 with mvn (once)")
+    jars.set_defaults(func=_spark_jars)
 
     crm = commands.add_parser("crm", help="the retention CRM web app (Streamlit)")
     crm.add_argument("--host", default="127.0.0.1", help="bind address (localhost by default)")
@@ -166,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench_crm = bench_kinds.add_parser("crm", help="CRM reads: the week queue and opening a customer")
     bench_crm.add_argument("--lake", help="lake root (default: $OLIST_LAKE_ROOT or dagster_home/lake)")
     bench_crm.set_defaults(func=_bench_crm)
+    bench_engines = bench_kinds.add_parser("engines", help="landing zone to gold, polars vs Spark, at 1x and 10x")
+    bench_engines.add_argument("--scales", default="1,10", help="comma-separated multiples of the real data")
+    bench_engines.add_argument("--engines", default="polars,spark")
+    bench_engines.add_argument("--seed", type=int, default=42)
+    bench_engines.add_argument("--keep", action="store_true", help="keep the scratch directories")
+    bench_engines.set_defaults(func=_bench_engines)
     bench_sentiment = bench_kinds.add_parser("sentiment", help="review sentiment vs star scores on real comments")
     bench_sentiment.add_argument("--real-dir", help="real Olist samples (default: $OLIST_REAL_DIR)")
     bench_sentiment.set_defaults(func=_bench_sentiment)

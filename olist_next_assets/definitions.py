@@ -4,7 +4,7 @@ import dagster as dg
 
 from olist_next_assets.defs import bronze, gold, ml, outreach, silver
 from olist_next_assets.defs.automation import landing_sensor, weekly_schedule
-from olist_next_assets.defs.jobs import features_job, main_job
+from olist_next_assets.defs.jobs import features_job, lake_job, main_job
 from olist_next_assets.defs.resources import resources_for_env
 
 
@@ -14,7 +14,7 @@ def build_definitions() -> dg.Definitions:
     executor = dg.in_process_executor if resources["compute"].is_spark else None
     return dg.Definitions.merge(
         bronze.defs, silver.defs, gold.defs, ml.defs, outreach.defs,
-        dg.Definitions(jobs=[main_job, features_job], schedules=[weekly_schedule], sensors=[landing_sensor],
+        dg.Definitions(jobs=[main_job, lake_job, features_job], schedules=[weekly_schedule], sensors=[landing_sensor],
                        resources=resources, executor=executor))
 
 

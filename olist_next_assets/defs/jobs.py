@@ -14,6 +14,14 @@ main_job = dg.define_asset_job(
                 "(hyperparameter search is its own on-demand `tuning_job`).",
 )
 
+lake_job = dg.define_asset_job(
+    name="lake_job",
+    tags=WRITES_LAKE,
+    selection=dg.AssetSelection.groups("bronze", "silver", "gold"),
+    description="The medallion tables only: landing zone to bronze (with quarantine), silver and gold, "
+                "the heavy transforms that the engine setting (polars or spark) computes.",
+)
+
 features_job = dg.define_asset_job(
     name="features_job",
     tags=WRITES_LAKE,
