@@ -11,6 +11,8 @@ Choices that follow the real release:
 * source timestamps carry no zone; they are read as UTC, the zone of the weekly partitions;
 * review ``review_id`` repeats across orders in the real data, so its key is (review_id, order_id);
 * geolocation has no key (the release repeats identical rows), so it has no uniqueness rule.
+* event timestamps (purchase, approval, hand-over, delivery, review) cannot be later than the
+  file they come in (``past_only``); estimated delivery and shipping limit dates may lie ahead.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class Column:
     nullable: bool = True
     min_value: float | None = None
     max_value: float | None = None
+    past_only: bool = False
+    """An event that had happened when the file was written: a later value is quarantined
+    (estimated or limit dates may lie ahead and keep this False)."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,8 @@ def _money(name: str) -> Column:
     return Column(name, pl.Float64(), nullable=False, min_value=0)
 
 
-def _ts(name: str, nullable: bool = True) -> Column:
-    return Column(name, TIMESTAMP, nullable=nullable)
+def _ts(name: str, nullable: bool = True, past_only: bool = False) -> Column:
+    return Column(name, TIMESTAMP, nullable=nullable, past_only=past_only)
 
 
 ORDERS = Contract(
@@ -116,10 +121,10 @@ ORDERS = Contract(
         _id("order_id"),
         _id("customer_id"),
         _text("order_status", nullable=False),
-        _ts("order_purchase_timestamp", nullable=False),
-        _ts("order_approved_at"),
-        _ts("order_delivered_carrier_date"),
-        _ts("order_delivered_customer_date"),
+        _ts("order_purchase_timestamp", nullable=False, past_only=True),
+        _ts("order_approved_at", past_only=True),
+        _ts("order_delivered_carrier_date", past_only=True),
+        _ts("order_delivered_customer_date", past_only=True),
         _ts("order_estimated_delivery_date", nullable=False),
     ),
     primary_key=("order_id",),
@@ -176,8 +181,8 @@ ORDER_REVIEWS = Contract(
         _int("review_score", nullable=False, min_value=1, max_value=5),
         _text("review_comment_title"),
         _text("review_comment_message"),
-        _ts("review_creation_date", nullable=False),
-        _ts("review_answer_timestamp"),
+        _ts("review_creation_date", nullable=False, past_only=True),
+        _ts("review_answer_timestamp", past_only=True),
     ),
     primary_key=("review_id", "order_id"),
     placement=Placement.OWN_TIMESTAMP,

@@ -22,7 +22,17 @@ from olist_next_assets.defs.resources import LakeResource, LandingZone
 from olist_next_assets.lib.contracts import CONTRACTS, WEEK_COLUMN, Contract, Placement
 from olist_next_assets.lib.delta_io import column_schema
 from olist_next_assets.lib.engine import ComputeEngine, LakeFrame, is_spark
-from olist_next_assets.lib.ingest import QUARANTINE_SCHEMA, IngestResult, check_header, ingest, read_records
+from olist_next_assets.lib.ingest import (
+    QUARANTINE_SCHEMA,
+    ContractViolation,
+    IngestResult,
+    SourceChanged,
+    check_header,
+    has_records,
+    ingest,
+    parse_records,
+    read_snapshot,
+)
 from olist_next_assets.lib.previews import markdown_preview
 
 
@@ -131,11 +141,20 @@ def materialize_bronze(
     key = bronze_key(contract.table)
     path = landing.path(contract.source_file)
     previous_columns = _previous_source_columns(context, key)
-    header = check_header(path, contract)
+    try:
+        # One read; a file that changes meanwhile is refused (what was read may mix two versions).
+        snapshot = read_snapshot(path)
+        header = check_header(snapshot, contract)
+    except (ContractViolation, SourceChanged) as error:
+        raise dg.Failure(description=f"{error} Nothing was written.") from error
     if header.missing:
         yield checks.source_schema_drift(contract, header, previous_columns)
-        raise dg.Failure(description=f"{path.name}: contract column(s) {', '.join(header.missing)} "
-                                     "missing; nothing was written.")
+        raise dg.Failure(description=f"{path.name}, line 1 (header): contract column(s) {', '.join(header.missing)} "
+                                     f"missing (found: {', '.join(header.columns)}); nothing was written.")
+    if not has_records(snapshot):
+        # Bronze mirrors its file: an export without a single record would empty the table.
+        raise dg.Failure(description=f"{path.name}, line 2: no record after the header (line 1); refusing to "
+                                     f"replace {key.to_user_string()} with an empty table. Nothing was written.")
 
     window = None
     if contract.partitioned:
@@ -143,6 +162,7 @@ def materialize_bronze(
         window = (time_window.start.date(), time_window.end.date())
     order_weeks = inputs["upstream_orders"] if contract.placement is Placement.PARENT_ORDER else None
     bounds = partition_bounds() if contract.partitioned else None
+    metadata: dict[str, Any] = {}
     if compute.is_spark:
         from olist_next_assets.lib.spark import ingest as spark_ingest
 
@@ -151,11 +171,17 @@ def materialize_bronze(
         result = spark_ingest.ingest(spark, raw, header, contract, path.name, window=window,
                                      partition_bounds=bounds, order_weeks=order_weeks)
     else:
-        raw = read_records(path, header)
-        result = ingest(raw, header, contract, path.name, window=window, partition_bounds=bounds,
-                        order_weeks=order_weeks.collect() if order_weeks is not None else None)
+        try:
+            parsed = parse_records(snapshot, header)
+        except ContractViolation as error:
+            raise dg.Failure(description=f"{path.name}: {error}; nothing was written.") from error
+        metadata["source_encoding"] = parsed.encoding
+        result = ingest(parsed.records, header, contract, path.name, window=window, partition_bounds=bounds,
+                        order_weeks=order_weeks.collect() if order_weeks is not None else None,
+                        written_at=snapshot.written_at)
 
-    yield dg.Output(result.bronze, output_name="rows", metadata=_bronze_metadata(result, header.columns))
+    metadata = {**_bronze_metadata(result, header.columns), **metadata}
+    yield dg.Output(result.bronze, output_name="rows", metadata=metadata)
     yield dg.Output(result.quarantine, output_name="quarantine", metadata=_quarantine_metadata(result))
 
     # The IO manager has committed both outputs: check what is actually in Delta now.
