@@ -38,10 +38,10 @@ def upstream(key: list[str], *, all_weeks: bool = False, columns: list[str] | No
 
 def engine_output(frame: Any, extra: Callable[[pl.DataFrame], dict[str, Any]] | None = None) -> dg.Output:
     """The output of a heavy transform: a polars frame is collected and described (rows, preview,
-    ``extra``); a Spark plan goes to the IO manager as it is (rows come from the Delta commit)."""
+    ``extra``); a Spark plan goes to the IO manager as it is (rows and preview come from the Delta
+    table once written, so the plan runs once)."""
     if is_spark(frame):
-        preview = pl.from_arrow(frame.limit(5).toArrow())
-        return dg.Output(frame, metadata={"engine": "spark", "preview": dg.MetadataValue.md(markdown_preview(preview))})
+        return dg.Output(frame, metadata={"engine": "spark"})
     collected = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     return dg.Output(collected, metadata={"engine": "polars", **output_metadata(collected, **(extra(collected) if extra else {}))})
 

@@ -20,7 +20,23 @@ from deltalake import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from olist_next_assets.lib.delta_io import _count_rows, _table_exists, _window, column_schema, week_range_predicate
+from olist_next_assets.lib.delta_io import (
+    _count_rows,
+    _table_exists,
+    _window,
+    column_schema,
+    week_range_predicate,
+    window_filter,
+)
+from olist_next_assets.lib.previews import markdown_preview
+
+
+def _written_head(uri: str, window: tuple[str, Any, Any] | None, rows: int = 5) -> pl.DataFrame:
+    """The first rows of what was just written, read back without Spark."""
+    frame = pl.scan_delta(uri)
+    if window is not None:
+        frame = frame.filter(window_filter(*window))
+    return frame.head(rows).collect()
 
 
 class WeeklyDeltaSparkTypeHandler(DbTypeHandler[DataFrame]):
@@ -58,6 +74,7 @@ class WeeklyDeltaSparkTypeHandler(DbTypeHandler[DataFrame]):
             "delta_version": MetadataValue.int(table.version()),
             "table_rows_total": MetadataValue.int(_count_rows(table)),
             "engine": "spark",
+            "preview": MetadataValue.md(markdown_preview(_written_head(connection.table_uri, window))),
         })
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection: TableConnection) -> DataFrame:

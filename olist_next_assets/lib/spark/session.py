@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,11 @@ def spark_config(master: str = "local[*]", extra: dict[str, Any] | None = None, 
         config["spark.remote"] = master
     else:
         config["spark.master"] = master
+    if master.startswith("local"):
+        # Python workers must run this interpreter (polars, pyarrow, the scorers), not the PATH's
+        # python3; PySpark reads PYSPARK_PYTHON when the context starts (it ignores the conf key here)
+        config["spark.pyspark.python"] = sys.executable
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     if delta == "auto" and not master.startswith("sc://"):
         jars = delta_jars()
         if jars is not None:
