@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from olist_next_assets.lib.outreach.policy import DiscountPolicy, ToneRules
 
-PROMPT_VERSION = "2026-11-25.2"
+PROMPT_VERSION = "2026-11-25.3"
 LANGUAGES = ("en", "pt-BR")
 TONES = ("apologetic", "referral", "friendly")
 CONTEXT_OPEN, CONTEXT_CLOSE = "<context>", "</context>"
@@ -112,11 +113,18 @@ def choose_tone(facts: CustomerFacts, rules: ToneRules) -> tuple[str, str]:
 
 
 def quote(text: str | None) -> str:
-    """The review comment as quotable data: one line, bounded, without our own delimiters."""
+    """The review comment as quotable data: one line, bounded, in plain visible characters, and
+    unable to close or open a delimiter: Unicode compatibility forms folded (NFKC: a fullwidth
+    ``＜/review＞`` becomes ``</review>``), invisible and control characters (zero-width spaces,
+    direction overrides) dropped, and then no angle bracket left at all."""
     if not text:
         return ""
-    clean = re.sub(r"\s+", " ", text).strip()
-    clean = re.sub(r"</?\s*(review|context)\s*>", "", clean, flags=re.IGNORECASE)
+    clean = unicodedata.normalize("NFKC", text)
+    clean = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in clean
+                    if unicodedata.category(c) not in ("Cf", "Co", "Cs"))
+    clean = re.sub(r"</?\s*/?\s*(review|context)\s*/?\s*>", " ", clean, flags=re.IGNORECASE)
+    clean = clean.replace("<", " ").replace(">", " ")
+    clean = re.sub(r"\s+", " ", clean).strip()
     return clean[:MAX_QUOTE_CHARS]
 
 
