@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from olist_next_assets.lib.churn.scoring import SCORE_SCHEMA
 from olist_next_assets.lib.contracts import WEEK_COLUMN
+from olist_next_assets.lib.spark.arrow import for_spark
 
 
 def spark_schema(schema: pl.Schema) -> str:
@@ -41,7 +42,7 @@ def score_weeks(snapshot: DataFrame, models: dict[dt.date, tuple[object, int, st
         frame = pl.from_arrow(table)
         week = frame[WEEK_COLUMN][0]
         model, version, run_id = models[week]
-        return score(frame, model, version, run_id, high_share=high_share, low_share=low_share).to_arrow()
+        return for_spark(score(frame, model, version, run_id, high_share=high_share, low_share=low_share))
 
     return (snapshot.where(F.col(WEEK_COLUMN).isin(weeks))
             .groupBy(WEEK_COLUMN).applyInArrow(score_week, spark_schema(SCORE_SCHEMA)))

@@ -18,6 +18,7 @@ from pyspark.sql.window import Window
 
 from olist_next_assets.lib.contracts import WEEK_COLUMN
 from olist_next_assets.lib.silver import MISSING_TRANSLATIONS, NOT_A_PURCHASE, SECONDS_PER_DAY, UNKNOWN_CATEGORY
+from olist_next_assets.lib.spark.arrow import for_spark
 
 
 def days_between(later: Column, earlier: Column) -> Column:
@@ -149,8 +150,8 @@ def _with_sentiment(columns: list[str]):
 
         for batch in batches:
             frame = pl.from_arrow(pa.Table.from_batches([batch]))
-            yield from frame.with_columns(sentiment_expr("comment").alias("comment_sentiment")).select(columns) \
-                .to_arrow().to_batches()
+            yield from for_spark(frame.with_columns(sentiment_expr("comment").alias("comment_sentiment"))
+                                 .select(columns)).to_batches()
 
     return score
 
