@@ -70,6 +70,10 @@ QUARANTINE_SCHEMA = pl.Schema(
 class ContractViolation(ValueError):
     """The file as a whole breaks the contract (e.g. a required column is missing)."""
 
+    def __init__(self, message: str, header: SourceHeader | None = None):
+        super().__init__(message)
+        self.header = header
+
 
 class SourceChanged(RuntimeError):
     """The file changed while it was being read: what was read may be half of two versions."""
@@ -153,7 +157,7 @@ def read_snapshot(path: Path) -> SourceSnapshot:
         raise SourceChanged(
             f"{path.name}: the file changed while it was being read (size {before.st_size} -> "
             f"{after.st_size} bytes, modified {when(before)} -> {when(after)} UTC, {len(data)} bytes read); "
-            "nothing was written. Rerun once the export is complete (a drop's _SUCCESS marker says so)."
+            "Rerun once the export is complete (a drop's _SUCCESS marker says so)."
         )
     return SourceSnapshot(path=path, data=data, size=before.st_size, modified_ns=before.st_mtime_ns)
 
@@ -194,6 +198,30 @@ def has_records(source: Path | SourceSnapshot) -> bool:
     data = _snapshot(source).data
     end = data.find(b"\n")
     return end >= 0 and bool(data[end + 1:].strip())
+
+
+def read_checked(path: Path, contract: Contract) -> tuple[SourceSnapshot, SourceHeader]:
+    """Read a source file once and check it as a whole, before any row is looked at.
+
+    :class:`SourceChanged` when it changes while read; :class:`ContractViolation` (naming file,
+    line and column) when it is empty, names a column twice, lacks a contract column (the
+    exception carries the header), or has no record after its header: bronze mirrors its file,
+    so an export without a single record would empty the table.
+    """
+    snapshot = read_snapshot(path)
+    header = check_header(snapshot, contract)
+    if header.missing:
+        raise ContractViolation(
+            f"{path.name}, line 1 (header): contract column(s) {', '.join(header.missing)} missing "
+            f"(found: {', '.join(header.columns)}).",
+            header=header,
+        )
+    if not has_records(snapshot):
+        raise ContractViolation(
+            f"{path.name}, line 2: no record after the header (line 1); refusing to replace the "
+            f"'{contract.table}' table with an empty one."
+        )
+    return snapshot, header
 
 
 def read_source(path: Path, contract: Contract) -> tuple[pl.DataFrame, SourceHeader]:

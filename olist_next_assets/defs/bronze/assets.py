@@ -27,11 +27,9 @@ from olist_next_assets.lib.ingest import (
     ContractViolation,
     IngestResult,
     SourceChanged,
-    check_header,
-    has_records,
     ingest,
     parse_records,
-    read_snapshot,
+    read_checked,
 )
 from olist_next_assets.lib.previews import markdown_preview
 
@@ -142,19 +140,14 @@ def materialize_bronze(
     path = landing.path(contract.source_file)
     previous_columns = _previous_source_columns(context, key)
     try:
-        # One read; a file that changes meanwhile is refused (what was read may mix two versions).
-        snapshot = read_snapshot(path)
-        header = check_header(snapshot, contract)
-    except (ContractViolation, SourceChanged) as error:
+        # One read, checked as a whole (header, columns, records; unchanged while read).
+        snapshot, header = read_checked(path, contract)
+    except SourceChanged as error:
         raise dg.Failure(description=f"{error} Nothing was written.") from error
-    if header.missing:
-        yield checks.source_schema_drift(contract, header, previous_columns)
-        raise dg.Failure(description=f"{path.name}, line 1 (header): contract column(s) {', '.join(header.missing)} "
-                                     f"missing (found: {', '.join(header.columns)}); nothing was written.")
-    if not has_records(snapshot):
-        # Bronze mirrors its file: an export without a single record would empty the table.
-        raise dg.Failure(description=f"{path.name}, line 2: no record after the header (line 1); refusing to "
-                                     f"replace {key.to_user_string()} with an empty table. Nothing was written.")
+    except ContractViolation as error:
+        if error.header is not None:
+            yield checks.source_schema_drift(contract, error.header, previous_columns)
+        raise dg.Failure(description=f"{error} Nothing was written.") from error
 
     window = None
     if contract.partitioned:
