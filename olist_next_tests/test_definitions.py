@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
+import pytest
 
 from olist_next_assets.definitions import defs
 from olist_next_assets.defs.partitions import weekly_partitions
@@ -103,7 +104,7 @@ def test_model_checks_are_blocking_and_jobs_split_tuning_from_the_weekly_run():
 
 def test_jobs_schedules_and_sensors_snapshot():
     jobs = {job.name: job for job in defs.get_repository_def().get_all_jobs() if not job.name.startswith("__")}
-    assert set(jobs) == {"olist_next_job", "bronze_job", "features_job", "model_job", "tuning_job"}
+    assert set(jobs) == {"olist_next_job", "lake_job", "bronze_job", "features_job", "model_job", "tuning_job"}
     for name, job in jobs.items():
         assert job.tags.get("olist/writes") == "lake", name  # dagster.yaml queues lake writers one at a time
         assert (job.partitions_def == weekly_partitions) == (name != "tuning_job"), name
@@ -112,6 +113,27 @@ def test_jobs_schedules_and_sensors_snapshot():
     assert (schedule.cron_schedule, schedule.job_name) == ("0 6 * * 1", "olist_next_job")
     sensor = repository.get_sensor_def("landing_sensor")
     assert sensor.job_name == "olist_next_job" and sensor.minimum_interval_seconds == 60
+
+
+def test_the_engine_setting_keeps_the_graph_and_runs_spark_in_one_process(monkeypatch):
+    """Switching engines changes how the heavy assets compute, never the graph: same keys, checks and
+    partitions; Spark runs use the in-process executor (one JVM per run), polars the default one."""
+    from olist_next_assets.definitions import build_definitions
+
+    monkeypatch.setenv("OLIST_ENGINE", "spark")
+    spark_defs = build_definitions()
+    spark_graph = spark_defs.resolve_asset_graph()
+    assert spark_graph.get_all_asset_keys() == GRAPH.get_all_asset_keys()
+    assert spark_graph.asset_check_keys == GRAPH.asset_check_keys
+    assert spark_defs.resolve_job_def("olist_next_job").executor_def.name == "in_process"
+    assert defs.resolve_job_def("olist_next_job").executor_def.name != "in_process"
+    heavy = {"bronze/orders", "silver/orders", "silver/order_reviews", "gold/customer_360", "gold/churn_labels",
+             "ml/churn_scores"}
+    for key in heavy:
+        assert "spark" in GRAPH.get(dg.AssetKey.from_user_string(key)).kinds, key
+    monkeypatch.setenv("OLIST_ENGINE", "duckdb")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        build_definitions()
 
 
 def test_checks_guard_every_bronze_table():
