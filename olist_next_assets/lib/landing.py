@@ -67,6 +67,15 @@ def affected_weeks(changed: dict[str, Path], orders_weeks: pl.DataFrame | None) 
     """
     if any(name not in EVENT_TABLES_BY_FILE for name in changed):
         return None
+    try:
+        return _event_weeks(changed, orders_weeks)
+    except pl.exceptions.PolarsError:
+        # A file polars cannot scan as it is (bytes that are not UTF-8, broken quoting, a renamed
+        # column): run every week; the bronze assets quarantine or refuse it with the reason.
+        return None
+
+
+def _event_weeks(changed: dict[str, Path], orders_weeks: pl.DataFrame | None) -> list[dt.date] | None:
     weeks: set[dt.date] = set()
     for name, path in changed.items():
         if EVENT_TABLES_BY_FILE[name] == "orders":

@@ -204,3 +204,21 @@ def test_summary_counts_cases_and_rows_lost():
 def test_the_bench_entry_point_runs_a_chosen_case(tmp_path):
     results = bad_input.run_corpus(tmp_path, cases=[CASES_BY_NAME["stray_byte"]])
     assert [(r.name, r.passed, r.rows_lost) for r in results] == [("stray_byte", True, 0)], results[0].message
+
+
+@pytest.mark.parametrize("table", ["orders", "order_items", "order_reviews"])
+def test_the_landing_sensor_runs_every_week_for_a_file_it_cannot_scan(table, corpus_landing, tmp_path):
+    """The sensor scans a changed export only to find its weeks; one polars cannot read as it is
+    (here a record with a bare quote and a byte that is not UTF-8) means every week, and the
+    bronze asset then quarantines the bad record, instead of a sensor tick that fails."""
+    from olist_next_assets.lib.landing import affected_weeks
+
+    name = CONTRACTS[table].source_file
+    clean = (corpus_landing / name).read_bytes()
+    (tmp_path / name).write_bytes(clean.replace(b"\n", b'\nx"y,\xff,\n', 1))
+    orders_weeks = pl.DataFrame({"order_id": ["o"], "week": [None]}, schema={"order_id": pl.String, "week": pl.Date})
+    with pytest.raises(pl.exceptions.PolarsError):
+        pl.scan_csv(tmp_path / name, infer_schema=False).collect()
+    assert affected_weeks({name: tmp_path / name}, orders_weeks) is None
+    (tmp_path / name).write_bytes(clean)
+    assert affected_weeks({name: tmp_path / name}, orders_weeks) is not None
