@@ -293,13 +293,22 @@ def data_coverage_end(purchase_times: pl.Series, min_share_of_median: float = 0.
     before): a label window reaching into that tail would call customers churned for lack of
     data. Coverage ends after the last week with at least 10% of the median weekly volume.
     """
-    weeks = (
+    return coverage_end(weekly_purchase_counts(purchase_times), min_share_of_median)
+
+
+def weekly_purchase_counts(purchase_times: pl.Series) -> pl.DataFrame:
+    """Orders per week (``week``: Monday 00:00 UTC, ``len``), sorted: one small row a week."""
+    return (
         pl.DataFrame({"t": purchase_times})
         .select(pl.col("t").dt.truncate("1w").alias("week"))
         .group_by("week")
         .len()
         .sort("week")
     )
+
+
+def coverage_end(weeks: pl.DataFrame, min_share_of_median: float = 0.1) -> dt.datetime:
+    """The rule of :func:`data_coverage_end` on weekly counts (shared by both engines)."""
     if weeks.is_empty():
         raise ValueError("No purchases: the data covers nothing.")
     threshold = weeks["len"].median() * min_share_of_median
