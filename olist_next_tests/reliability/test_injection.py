@@ -114,3 +114,17 @@ def test_quote_folds_unicode_drops_invisible_characters_and_cannot_open_a_delimi
 ])
 def test_only_harmless_reviews_are_quoted(review, quotable):
     assert safe_to_quote(quote(review), POLICY) is quotable
+
+
+@pytest.mark.parametrize("language", ["en", "pt-BR"])
+def test_the_template_passes_for_every_catalogue_category(language):
+    """Category names are catalogue data: 'watches gifts' is not a promise of a gift."""
+    from olist_next_assets.lib.synthetic.vocab import CATEGORIES
+
+    for i, category in enumerate(CATEGORIES):
+        for tone in ({}, {"review_last": 5.0, "review_min": 5.0, "review_mean": 5.0, "last_order_late": False}):
+            ctx = _context(language, customer=f"{i:032x}", favourite_category=category.english or category.name,
+                           **tone)
+            subject, body = split_email(template.write(ctx, ""))
+            verdict = check(subject, body, ctx, POLICY, LengthBounds())
+            assert verdict.passed, (category.name, verdict.reasons)
