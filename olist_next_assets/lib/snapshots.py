@@ -20,6 +20,7 @@ full recomputation (tested), at the cost of one week of events plus the previous
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -139,8 +140,8 @@ def aggregate(events: Events, cutoff: dt.datetime) -> pl.DataFrame:
         pl.col("score").min().alias("review_min"),
         _last("score").alias("review_last"),
         pl.col("has_comment").any().alias("has_commented"),
-        pl.col("comment_sentiment").filter(pl.col("has_comment")).sort_by(
-            pl.col(EVENT_AT).filter(pl.col("has_comment"))
+        pl.col("comment_sentiment").filter(pl.col("has_comment")).sort_by(  # ties: order, then review
+            [pl.col(c).filter(pl.col("has_comment")) for c in (EVENT_AT, "order_id", "review_id")]
         ).last().alias("last_comment_sentiment"),
         pl.col(EVENT_AT).max().alias("last_review_at"),
     )
@@ -216,6 +217,9 @@ def snapshot(events: Events, week_start: dt.date) -> pl.DataFrame:
 
 def snapshots(events: Events, weeks: list[dt.date], previous: pl.DataFrame | None = None) -> Iterator[pl.DataFrame]:
     """Snapshots for consecutive weeks, each from the one before (see module docstring)."""
+    gaps = [b for a, b in itertools.pairwise(weeks) if b - a != WEEK]
+    if gaps:
+        raise ValueError(f"snapshots() computes consecutive weeks only; the week list jumps to {gaps[0]}.")
     aggregates_prev: pl.DataFrame | None = None
     if previous is not None:
         aggregates_prev = previous.select(AGGREGATE_COLUMNS)

@@ -17,15 +17,9 @@ from pyspark.sql.types import DoubleType, StructField, StructType
 from pyspark.sql.window import Window
 
 from olist_next_assets.lib.contracts import WEEK_COLUMN
-from olist_next_assets.lib.silver import MISSING_TRANSLATIONS, NOT_A_PURCHASE, SECONDS_PER_DAY, UNKNOWN_CATEGORY
+from olist_next_assets.lib.silver import MISSING_TRANSLATIONS, NOT_A_PURCHASE, UNKNOWN_CATEGORY
 from olist_next_assets.lib.spark.arrow import for_spark
-
-
-def days_between(later: Column, earlier: Column) -> Column:
-    """Twin of polars ``days_between``: whole seconds (truncated toward zero) / 86,400, to 1e-6 day."""
-    seconds = (F.unix_micros(later) - F.unix_micros(earlier)).cast("long")
-    whole = F.when(seconds >= 0, F.floor(seconds / 1_000_000)).otherwise(F.ceil(seconds / 1_000_000))
-    return F.round(whole.cast("double") / SECONDS_PER_DAY, 6)
+from olist_next_assets.lib.spark.snapshots import days_between  # the bit-exact twin of polars' rounding
 
 
 def strip(column: Column) -> Column:

@@ -156,7 +156,7 @@ def aggregate(events: SparkEvents, weeks: DataFrame) -> DataFrame:
         _last("is_late").alias("last_order_late"),
         F.max(EVENT_AT).alias("last_delivery_at"),
     )
-    # polars sorts the commented reviews by time only; its ties keep the stream's order (by order_id).
+    # the latest commented review; ties by order_id, then review_id (as polars)
     commented = F.when(F.col("has_comment"), F.struct(F.col(EVENT_AT), F.col("order_id"), F.col("review_id"),
                                                      F.col("comment_sentiment").alias("v")))
     reviewed = reviews.groupBy(*KEYS).agg(
