@@ -332,9 +332,9 @@ def _timestamp_formats(d: Draft) -> None:
 
 def _future_timestamps(d: Draft) -> None:
     a, b = d.picks(2)
-    d.set(a, "order_delivered_customer_date", "2031-01-01 00:00:00",
-          quarantined("order_delivered_customer_date: 2031-01-01 00:00:00 is in the future"))
-    d.set(b, "order_approved_at", "2030-06-30 12:00:00", quarantined("order_approved_at: 2030-06-30 12:00:00 is in the future"))
+    d.set(a, "order_delivered_customer_date", "2131-01-01 00:00:00",
+          quarantined("order_delivered_customer_date: 2131-01-01 00:00:00 is in the future"))
+    d.set(b, "order_approved_at", "2130-06-30 12:00:00", quarantined("order_approved_at: 2130-06-30 12:00:00 is in the future"))
 
 
 def _negative_prices(d: Draft) -> None:
@@ -402,7 +402,7 @@ CASES: list[BadInputCase] = [
                  _extra_field, "quarantined", ("fields where the header has",)),
     BadInputCase("timestamps_other_formats", "orders", "ISO 'T' (same instant), day-first, with an offset, epoch",
                  _timestamp_formats, "quarantined", ("cannot parse",)),
-    BadInputCase("future_timestamps", "orders", "delivered in 2031, approved in 2030",
+    BadInputCase("future_timestamps", "orders", "delivered in 2131, approved in 2130",
                  _future_timestamps, "quarantined", ("is in the future",)),
     BadInputCase("negative_prices", "order_items", "a negative price and a negative freight",
                  _negative_prices, "quarantined", ("below the minimum 0",)),
