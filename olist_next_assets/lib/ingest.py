@@ -197,7 +197,7 @@ def has_records(source: Path | SourceSnapshot) -> bool:
     """Whether anything but blank lines follows the header row."""
     data = _snapshot(source).data
     end = data.find(b"\n")
-    return end >= 0 and bool(data[end + 1:].strip())
+    return end >= 0 and re.compile(rb"\S").search(data, end + 1) is not None
 
 
 def read_checked(path: Path, contract: Contract) -> tuple[SourceSnapshot, SourceHeader]:
