@@ -110,6 +110,12 @@ def _bench_emails(args: argparse.Namespace) -> int:
     return emails.main(count=args.count, latency=args.latency, local=args.local)
 
 
+def _bench_reliability(args: argparse.Namespace) -> int:
+    from olist_next_assets.bench import reliability
+
+    return reliability.main(customers=args.customers, skip=tuple(args.skip), keep=args.keep)
+
+
 def _bench_crm(args: argparse.Namespace) -> int:
     from olist_next_assets.bench import crm
 
@@ -194,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench_emails.add_argument("--latency", type=float, default=0.3, help="fake server latency, seconds")
     bench_emails.add_argument("--local", type=int, default=3, help="e-mails from the local model (0: skip)")
     bench_emails.set_defaults(func=_bench_emails)
+    bench_reliability = bench_kinds.add_parser(
+        "reliability", help="bad inputs, LLM faults, prompt injection, secret-leak scan: cases tried and passed")
+    bench_reliability.add_argument("--customers", type=int, default=2500, help="scale of the planted-secret runs")
+    bench_reliability.add_argument("--skip", action="append", default=[],
+                                   choices=["bad-input", "faults", "injection", "secrets"], help="leave a part out")
+    bench_reliability.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    bench_reliability.set_defaults(func=_bench_reliability)
     bench_crm = bench_kinds.add_parser("crm", help="CRM reads: the week queue and opening a customer")
     bench_crm.add_argument("--lake", help="lake root (default: $OLIST_LAKE_ROOT or dagster_home/lake)")
     bench_crm.set_defaults(func=_bench_crm)

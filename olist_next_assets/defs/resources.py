@@ -179,7 +179,10 @@ def resources_for_env(env: str | None = None) -> dict[str, object]:
         (home / "mlflow").mkdir(parents=True, exist_ok=True)
         from olist_next_assets.lib.outreach.coupons import DEV_SECRET
 
-        coupons = CouponSigner(secret=os.environ.get("OLIST_COUPON_SECRET", DEV_SECRET))
+        # an EnvVar, not the value: Dagster stores resource values as config defaults in every run's
+        # job snapshot (run storage, the UI's launchpad); the dev default is public anyway
+        coupons = CouponSigner(secret=dg.EnvVar("OLIST_COUPON_SECRET") if os.environ.get("OLIST_COUPON_SECRET")
+                               else DEV_SECRET)
         llm_cache = os.environ.get("OLIST_LLM_CACHE_DIR", str(home / "llm_cache"))
     else:
         raise ValueError(f"OLIST_ENV must be 'dev' or 'prod', not {env!r}.")

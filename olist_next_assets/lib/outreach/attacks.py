@@ -210,6 +210,8 @@ class AttackOutcome:
     problems: list[str] = field(default_factory=list)
     status: str | None = None
     flagged: bool = False
+    quoted: bool = False
+    """The stored e-mail quotes (part of) the review, between quotation marks."""
 
 
 def attack_request(case: AttackCase, index: int = 0):
@@ -298,5 +300,7 @@ def run_attacks(writer: str = "template", cases: Sequence[AttackCase] = ATTACK_C
         problems = prompt_problems(case, request) + email_problems(case, request, result)
         if writer == "compromised" and result.status == GENERATED:
             problems.append("the obeyed attack was stored as generated (the guardrails let it through)")
-        outcomes.append(AttackOutcome(case.name, writer, not problems, problems, result.status, result.needs_review))
+        quoted = len(_seen(request.review)) >= 12 and _seen(request.review)[:30] in _seen(result.body or "")
+        outcomes.append(AttackOutcome(case.name, writer, not problems, problems, result.status, result.needs_review,
+                                      quoted))
     return outcomes
