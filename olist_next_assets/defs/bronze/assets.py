@@ -156,19 +156,21 @@ def materialize_bronze(
     order_weeks = inputs["upstream_orders"] if contract.placement is Placement.PARENT_ORDER else None
     bounds = partition_bounds() if contract.partitioned else None
     metadata: dict[str, Any] = {}
-    if compute.is_spark:
-        from olist_next_assets.lib.spark import ingest as spark_ingest
+    try:
+        if compute.is_spark:  # the same rules on Spark (lib/spark/ingest.py), from the same checked read
+            from olist_next_assets.lib.spark import ingest as spark_ingest
 
-        spark = compute.spark.session()
-        raw = spark_ingest.read_records(spark, path, header)
-        result = spark_ingest.ingest(spark, raw, header, contract, path.name, window=window,
-                                     partition_bounds=bounds, order_weeks=order_weeks)
-    else:
-        try:
+            parsed = spark_ingest.parse_records(compute.spark.session(), snapshot, header)
+        else:
             parsed = parse_records(snapshot, header)
-        except ContractViolation as error:
-            raise dg.Failure(description=f"{path.name}: {error}; nothing was written.") from error
-        metadata["source_encoding"] = parsed.encoding
+    except ContractViolation as error:
+        raise dg.Failure(description=f"{path.name}: {error}; nothing was written.") from error
+    metadata["source_encoding"] = parsed.encoding
+    if compute.is_spark:
+        result = spark_ingest.ingest(compute.spark.session(), parsed.records, header, contract, path.name,
+                                     window=window, partition_bounds=bounds, order_weeks=order_weeks,
+                                     written_at=snapshot.written_at)
+    else:
         result = ingest(parsed.records, header, contract, path.name, window=window, partition_bounds=bounds,
                         order_weeks=order_weeks.collect() if order_weeks is not None else None,
                         written_at=snapshot.written_at)
