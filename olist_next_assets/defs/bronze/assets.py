@@ -92,7 +92,7 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
                     tags={"layer": "bronze"},
                 ),
                 io_manager_key="delta_io_manager",
-                dagster_type=pl.DataFrame,
+                dagster_type=LakeFrame,  # polars or Spark, by engine
             ),
             "quarantine": dg.AssetOut.from_spec(
                 dg.AssetSpec(
@@ -105,7 +105,7 @@ def build_bronze_asset(contract: Contract) -> dg.AssetsDefinition:
                     tags={"layer": "quarantine"},
                 ),
                 io_manager_key="delta_io_manager",
-                dagster_type=pl.DataFrame,
+                dagster_type=LakeFrame,  # polars or Spark, by engine
             ),
         },
         ins={name: _asset_in(contract, t, cols) for name, (t, cols) in upstream.items()},
