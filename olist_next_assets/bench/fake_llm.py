@@ -212,8 +212,12 @@ def serve(pipe, latency: float, behaviour: str, failures: int, retry_after: floa
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
                 self.close_connection = True
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 256
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        # the listen() backlog is read while the server is built: set afterwards (as this module once
+        # did) it stays at 5, and a burst of connections waits out a SYN retransmit (1 s) or times out
+        request_queue_size = 1024
+
+    server = Server(("127.0.0.1", 0), Handler)
     pipe.send(server.server_address[1])
     server.serve_forever()
