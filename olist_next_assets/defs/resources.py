@@ -97,6 +97,14 @@ class LLMResource(dg.ConfigurableResource):
     concurrency: int = 32
     timeout_seconds: float = 60.0
     num_retries: int = 3
+    backoff_seconds: float = 0.5
+    """First retry wait when the provider gives no Retry-After (doubles, with jitter)."""
+    backoff_max_seconds: float = 8.0
+    max_retry_after_seconds: float = 60.0
+    retry_budget: float = 1.0
+    """Retries the whole batch may spend per e-mail (at least 20 in all)."""
+    breaker_failures: int = 20
+    """After this many e-mails in a row fail, stop calling; a rerun writes the rest."""
     max_total_tokens: int = 30_000_000
     """Per run: no new call once the run has used this many tokens (rows left for review)."""
     max_cost_usd: float = 20.0
