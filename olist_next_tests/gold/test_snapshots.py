@@ -152,11 +152,11 @@ def test_point_in_time_check_passes_on_snapshots_and_catches_a_planted_leak(even
     frames = silver_frames()
     orders, reviews = frames["orders"].collect(), frames["reviews"].collect()
     good = pl.concat(list(snapshots.snapshots(events, [W1, W2, W3])))
-    assert checks.point_in_time(good, orders, reviews).passed
-    assert checks.feature_sanity(good, orders).passed
+    assert checks.point_in_time(good, checks.SilverFacts.of(orders, reviews)).passed
+    assert checks.feature_sanity(good, checks.SilverFacts.of(orders, reviews)).passed
     # A snapshot built with a week of future facts but labelled as week W1.
     leaked = snapshots.finish(snapshots.aggregate(events, snapshots.cutoff_of(W2)), W1)
-    result = checks.point_in_time(leaked, orders, reviews)
+    result = checks.point_in_time(leaked, checks.SilverFacts.of(orders, reviews))
     assert not result.passed
     assert result.metadata["count_mismatches"].value["completed_orders"] >= 1
 

@@ -16,7 +16,7 @@ from olist_next_assets.defs.gold import checks
 from olist_next_assets.defs.resources import LakeResource
 from olist_next_assets.lib import snapshots
 from olist_next_assets.lib.contracts import WEEK_COLUMN
-from olist_next_assets.lib.delta_io import FrameStream
+from olist_next_assets.lib.delta_io import FrameStream, window_filter
 from olist_next_assets.lib.engine import is_spark
 
 CUSTOMER_360 = dg.AssetKey(["gold", "customer_360"])
@@ -33,7 +33,13 @@ SILVER_ORDERS = dg.AssetKey(["silver", "orders"])
 SILVER_REVIEWS = dg.AssetKey(["silver", "order_reviews"])
 
 
-CHECK_WEEKS_PER_SLICE = 16
+ROWS_PER_SLICE = 1_000_000
+"""Snapshot rows a check or label slice holds at once (bounded memory whatever the scale)."""
+
+
+def weeks_per_slice(customers: int) -> int:
+    """Weeks per slice so that one slice holds about ROWS_PER_SLICE snapshot rows (1 to 16)."""
+    return max(1, min(16, ROWS_PER_SLICE // max(customers, 1)))
 
 
 class LabelConfig(dg.Config):
@@ -78,11 +84,14 @@ def customer_360(context: dg.AssetExecutionContext, lake: LakeResource, orders: 
                       "engine": "polars"},
         )
     point_in_time, sanity = [], []
-    for start in range(0, len(weeks), CHECK_WEEKS_PER_SLICE):  # bounded memory on long backfills
-        chunk = weeks[start:start + CHECK_WEEKS_PER_SLICE]
+    facts = checks.SilverFacts.of(silver_orders, silver_reviews)
+    del silver_orders, silver_reviews
+    step = weeks_per_slice(facts.first_purchases.len())
+    for start in range(0, len(weeks), step):  # bounded memory on long backfills
+        chunk = weeks[start:start + step]
         written = lake.read(CUSTOMER_360, (chunk[0], chunk[-1] + snapshots.WEEK))
-        point_in_time.append(checks.point_in_time(written, silver_orders, silver_reviews))
-        sanity.append(checks.feature_sanity(written, silver_orders))
+        point_in_time.append(checks.point_in_time(written, facts))
+        sanity.append(checks.feature_sanity(written, facts))
     yield checks.combine(point_in_time)
     yield checks.combine(sanity)
 
@@ -117,26 +126,31 @@ def churn_labels(context: dg.AssetExecutionContext, config: LabelConfig, lake: L
             spark_snapshots.churn_labels(snapshot, purchases, config.horizon_days, data_end),
             metadata={"data_covered_until": str(data_end), "horizon_days": config.horizon_days, "engine": "spark"},
         )
-        yield checks.label_maturity(lake.read(CHURN_LABELS, (weeks[0], weeks[-1] + snapshots.WEEK)), data_end)
+        yield checks.label_maturity(_written_labels(lake, weeks), data_end)
         return
     silver_orders = orders.collect()
     purchases = silver_orders.filter(pl.col("counts_as_purchase") & pl.col("customer_unique_id").is_not_null()).select(
         "customer_unique_id", pl.col("purchased_at").alias(snapshots.EVENT_AT)
     )
     data_end = snapshots.data_coverage_end(silver_orders["purchased_at"])
-    snap = snapshot.collect()
-    frames = (  # a few weeks at a time: bounded memory, one as-of join per slice
+    step = weeks_per_slice(purchases["customer_unique_id"].n_unique())
+    frames = (  # a few weeks at a time (read lazily from Delta): bounded memory, one as-of join per slice
         snapshots.churn_labels(
-            snap.filter(pl.col(WEEK_COLUMN).is_in(weeks[i:i + CHECK_WEEKS_PER_SLICE])),
+            snapshot.filter(pl.col(WEEK_COLUMN).is_in(weeks[i:i + step])).collect(),
             purchases, config.horizon_days, data_end,
         )
-        for i in range(0, len(weeks), CHECK_WEEKS_PER_SLICE)
+        for i in range(0, len(weeks), step)
     )
     yield dg.Output(
         FrameStream(snapshots.LABEL_SCHEMA, frames),
         metadata={"data_covered_until": str(data_end), "horizon_days": config.horizon_days, "engine": "polars"},
     )
-    yield checks.label_maturity(lake.read(CHURN_LABELS, (weeks[0], weeks[-1] + snapshots.WEEK)), data_end)
+    yield checks.label_maturity(_written_labels(lake, weeks), data_end)
+
+
+def _written_labels(lake: LakeResource, weeks: list) -> pl.LazyFrame:
+    """The labels of the run's weeks as written, scanned lazily (the check aggregates them in one pass)."""
+    return lake.scan(CHURN_LABELS).filter(window_filter(WEEK_COLUMN, weeks[0], weeks[-1] + snapshots.WEEK))
 
 
 gold_assets = [customer_360, churn_labels]

@@ -6,7 +6,10 @@ deliveries and reviews strictly before the cutoff must equal the snapshot's coun
 timestamp in the snapshot may be at or after the cutoff.
 """
 
+from __future__ import annotations
+
 import datetime as dt
+from dataclasses import dataclass
 
 import dagster as dg
 import polars as pl
@@ -20,31 +23,49 @@ LABEL_MATURITY = "label_maturity"
 TIMESTAMP_FEATURES = ["first_purchase_at", "last_purchase_at", "last_delivery_at", "last_review_at"]
 
 
-def _counts_before_cutoff(snap: pl.DataFrame, events: dict[str, pl.DataFrame]) -> pl.DataFrame:
+@dataclass(frozen=True)
+class SilverFacts:
+    """The silver facts the gold checks compare snapshots with, derived once per run (not per slice)."""
+
+    events: pl.DataFrame
+    """customer, time ``t`` and ``kind`` (frequency / completed_orders / review_count) of every event."""
+    first_purchases: pl.Series
+    """Each customer's first purchase time, sorted (how many customers exist at a cutoff)."""
+
+    @classmethod
+    def of(cls, orders: pl.DataFrame, reviews: pl.DataFrame) -> SilverFacts:
+        known = pl.col(CUSTOMER).is_not_null()
+        kinds = {
+            "frequency": orders.filter(pl.col("counts_as_purchase") & known).select(CUSTOMER, t="purchased_at"),
+            "completed_orders": orders.filter(pl.col("is_completed") & known).select(CUSTOMER, t="delivered_at"),
+            "review_count": reviews.join(orders.select("order_id", CUSTOMER), on="order_id")
+            .filter(known).select(CUSTOMER, t="created_at"),
+        }
+        events = pl.concat([f.select(CUSTOMER, "t", pl.lit(k).alias("kind")) for k, f in kinds.items()]).drop_nulls()
+        purchases = orders.filter(pl.col("counts_as_purchase") & known)
+        first = purchases.group_by(CUSTOMER).agg(pl.col("purchased_at").min())["purchased_at"].sort()
+        return cls(events, first)
+
+
+COUNTED = ("frequency", "completed_orders", "review_count")
+
+
+def _counts_before_cutoff(snap: pl.DataFrame, facts: SilverFacts) -> pl.DataFrame:
     """For each snapshot row (same order): how many events of each kind precede its cutoff."""
     keys = snap.select(CUSTOMER, "cutoff").with_row_index("row")
-    stream = pl.concat(
-        [frame.select(CUSTOMER, pl.col("t"), pl.lit(kind).alias("kind")) for kind, frame in events.items()]
-    ).drop_nulls()
     counted = (
-        keys.join(stream, on=CUSTOMER)
+        keys.join(facts.events, on=CUSTOMER)
         .filter(pl.col("t") < pl.col("cutoff"))
         .group_by("row")
-        .agg([(pl.col("kind") == kind).sum().cast(pl.Int32).alias(kind) for kind in events])
+        .agg([(pl.col("kind") == kind).sum().cast(pl.Int32).alias(kind) for kind in COUNTED])
     )
     return keys.select("row").join(counted, on="row", how="left").sort("row").fill_null(0)
 
 
-def point_in_time(snap: pl.DataFrame, orders: pl.DataFrame, reviews: pl.DataFrame) -> dg.AssetCheckResult:
-    """``orders``: silver orders; ``reviews``: silver reviews. Counts must match, times precede cutoff."""
-    known = pl.col(CUSTOMER).is_not_null()
-    truth = _counts_before_cutoff(snap, {
-        "frequency": orders.filter(pl.col("counts_as_purchase") & known).select(CUSTOMER, t="purchased_at"),
-        "completed_orders": orders.filter(pl.col("is_completed") & known).select(CUSTOMER, t="delivered_at"),
-        "review_count": reviews.join(orders.select("order_id", CUSTOMER), on="order_id")
-        .filter(known).select(CUSTOMER, t="created_at"),
-    })
-    mismatch = {name: int((snap[name] != truth[name]).sum()) for name in ("frequency", "completed_orders", "review_count")}
+def point_in_time(snap: pl.DataFrame, facts: SilverFacts) -> dg.AssetCheckResult:
+    """Counts must match the silver facts strictly before each cutoff; no timestamp at or after it."""
+    truth = _counts_before_cutoff(snap, facts)
+    mismatch = {name: int((snap[name] != truth[name]).sum()) for name in COUNTED}
     future = {c: snap.filter(pl.col(c) >= pl.col("cutoff")).height for c in TIMESTAMP_FEATURES}
     passed = not any(mismatch.values()) and not any(future.values())
     return dg.AssetCheckResult(
@@ -59,10 +80,9 @@ def point_in_time(snap: pl.DataFrame, orders: pl.DataFrame, reviews: pl.DataFram
     )
 
 
-def feature_sanity(snap: pl.DataFrame, orders: pl.DataFrame) -> dg.AssetCheckResult:
+def feature_sanity(snap: pl.DataFrame, facts: SilverFacts) -> dg.AssetCheckResult:
     """One row per customer and week; row count = customers with a purchase before the cutoff; ranges."""
-    purchases = orders.filter(pl.col("counts_as_purchase") & pl.col(CUSTOMER).is_not_null())
-    first = purchases.group_by(CUSTOMER).agg(pl.col("purchased_at").min())["purchased_at"].sort()
+    first = facts.first_purchases
     cutoffs = snap.select(WEEK_COLUMN, "cutoff").unique().sort(WEEK_COLUMN)
     expected = cutoffs.with_columns(
         pl.Series("len", first.search_sorted(cutoffs["cutoff"], side="left"), dtype=pl.UInt32)
@@ -99,10 +119,15 @@ def feature_sanity(snap: pl.DataFrame, orders: pl.DataFrame) -> dg.AssetCheckRes
     )
 
 
-def label_maturity(labels: pl.DataFrame, data_end: dt.datetime) -> dg.AssetCheckResult:
-    """No label may exist for a window that the data does not fully cover."""
-    leaking = labels.filter(pl.col("churned").is_not_null() & (pl.col("label_window_end") > data_end)).height
-    inconsistent = labels.filter(pl.col("is_mature") != (pl.col("label_window_end") <= data_end)).height
+def label_maturity(labels: pl.DataFrame | pl.LazyFrame, data_end: dt.datetime) -> dg.AssetCheckResult:
+    """No label may exist for a window that the data does not fully cover (one streaming aggregate)."""
+    stats = labels.lazy().select(
+        leaking=(pl.col("churned").is_not_null() & (pl.col("label_window_end") > data_end)).sum(),
+        inconsistent=(pl.col("is_mature") != (pl.col("label_window_end") <= data_end)).sum(),
+        mature=pl.col("is_mature").sum(),
+        churn_rate=pl.col("churned").mean(),
+    ).collect(engine="streaming").row(0, named=True)
+    leaking, inconsistent = int(stats["leaking"] or 0), int(stats["inconsistent"] or 0)
     return dg.AssetCheckResult(
         check_name=LABEL_MATURITY,
         passed=leaking == 0 and inconsistent == 0,
@@ -110,8 +135,8 @@ def label_maturity(labels: pl.DataFrame, data_end: dt.datetime) -> dg.AssetCheck
             "data_covered_until": str(data_end),
             "labels_past_data_end": leaking,
             "maturity_flag_wrong": inconsistent,
-            "mature_rows": int(labels["is_mature"].sum()),
-            "churn_rate_mature": dg.MetadataValue.float(float(labels["churned"].mean() or 0.0)),
+            "mature_rows": int(stats["mature"] or 0),
+            "churn_rate_mature": dg.MetadataValue.float(float(stats["churn_rate"] or 0.0)),
         },
     )
 

@@ -76,6 +76,7 @@ from olist_next_assets.lib.ingest import (
     MALFORMED,
     RAW_TEXT,
     ContractViolation,
+    IngestResult,
     SourceChanged,
     SourceHeader,
     SourceSnapshot,
@@ -107,19 +108,8 @@ _UPPER_HEX_ESCAPES = ("000B", "000E", "000F", "001A", "001B", "001C", "001D", "0
 
 
 @dataclass(frozen=True)
-class SparkIngestResult:
-    bronze: DataFrame
-    quarantine: DataFrame
-    header: SourceHeader
-    source_records: int
-    bronze_in_window: int
-    bronze_other_weeks: int
-    quarantined: int
-    quarantined_unplaced: int
-
-    @property
-    def accounted(self) -> int:
-        return self.bronze_in_window + self.bronze_other_weeks + self.quarantined
+class SparkIngestResult(IngestResult):
+    """:class:`IngestResult` whose ``bronze`` and ``quarantine`` are Spark DataFrames."""
 
     def reasons(self) -> dict[str, int]:
         """Quarantine counts by reason kind (the text before the first colon), as IngestResult's."""
