@@ -17,10 +17,9 @@ def test_spark_scores_every_week_like_the_polars_scorer(spark, tmp_path):
     snaps, labels = planted(weeks=37, customers=800)
     windows = model_windows(FIRST_WEEK + 30 * WEEK, label_summary(labels.lazy()))
     train = sample_majority(labelled(snaps.lazy(), labels.lazy(), windows.train_from, windows.train_to), 10, 42)
-    first = fit(train, seed=42)
-    second = first
-    weeks = {FIRST_WEEK + 31 * WEEK: (first, 3, "run-a"), FIRST_WEEK + 32 * WEEK: (first, 3, "run-a"),
-             FIRST_WEEK + 36 * WEEK: (second, 4, "run-b")  # another version}
+    model = fit(train, seed=42)
+    weeks = {FIRST_WEEK + 31 * WEEK: (model, 3, "run-a"), FIRST_WEEK + 32 * WEEK: (model, 3, "run-a"),
+             FIRST_WEEK + 36 * WEEK: (model, 4, "run-b")}  # each week keeps its own version and run
     snaps.write_delta(str(tmp_path / "customer_360"), delta_write_options={"partition_by": ["week"]})
     frame = spark.read.format("delta").load(str(tmp_path / "customer_360"))
 
