@@ -87,6 +87,8 @@ def run_scale(scale: int, engines: list[str], seed: int, keep: bool) -> tuple[Me
                    "OLIST_ENGINE": engine}
             result = measure([*CLI, "run", "--job", "lake_job"], env)
             results[engine] = Measure(result.seconds, result.peak_mb, _rows(home / "lake" / "gold" / "customer_360"))
+            # progress on stderr as each run ends (the table comes at the end; a 10x Spark run is long)
+            print(f"{scale}x {engine}: {result.seconds:.1f} s, peak {result.peak_mb:.0f} MB", file=sys.stderr, flush=True)
         return generation, results
     finally:
         if keep:
