@@ -111,21 +111,11 @@ class WeeklyDeltaPolarsTypeHandler(DeltaLakePolarsTypeHandler):
             arrow_stream(stream.schema, checked, rows),
             storage_options=connection.storage_options,
             configuration=connection.table_config,
-            commit_properties=CommitProperties(
-                custom_metadata={"dagster_run_id": context.run_id, "asset": context.asset_key.to_user_string()}
-            ),
+            commit_properties=CommitProperties(custom_metadata=commit_metadata(context)),
             **write_args,
         )
         table = DeltaTable(connection.table_uri, storage_options=connection.storage_options)
-        context.add_output_metadata(
-            {
-                "dagster/row_count": MetadataValue.int(rows[0]),
-                "dagster/column_schema": column_schema(stream.schema),
-                "dagster/uri": MetadataValue.path(connection.table_uri),
-                "delta_version": MetadataValue.int(table.version()),
-                "table_rows_total": MetadataValue.int(_count_rows(table)),
-            }
-        )
+        context.add_output_metadata(written_metadata(table, connection.table_uri, rows[0], stream.schema))
 
     @property
     def supported_types(self) -> Sequence[type[object]]:
@@ -156,6 +146,23 @@ def arrow_stream(schema: pl.Schema, frames: Iterable[pl.DataFrame], rows: list[i
             yield from frame.cast(dict(schema)).select(list(schema)).to_arrow().cast(arrow_schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(arrow_schema, batches())
+
+
+def commit_metadata(context: OutputContext) -> dict[str, str]:
+    """What every Delta commit records about the run that made it (for history and rollback)."""
+    return {"dagster_run_id": context.run_id, "asset": context.asset_key.to_user_string()}
+
+
+def written_metadata(table: DeltaTable, uri: str, rows: int, schema: pl.Schema) -> dict[str, MetadataValue]:
+    """The output metadata of a write, whichever engine made it: rows written, columns, URI,
+    the new Delta version and the table's total rows."""
+    return {
+        "dagster/row_count": MetadataValue.int(rows),
+        "dagster/column_schema": column_schema(schema),
+        "dagster/uri": MetadataValue.path(uri),
+        "delta_version": MetadataValue.int(table.version()),
+        "table_rows_total": MetadataValue.int(_count_rows(table)),
+    }
 
 
 def _table_exists(connection: TableConnection) -> bool:

@@ -21,19 +21,19 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from olist_next_assets.lib.delta_io import (
-    _count_rows,
     _table_exists,
     _window,
-    column_schema,
+    commit_metadata,
     week_range_predicate,
     window_filter,
+    written_metadata,
 )
 from olist_next_assets.lib.previews import markdown_preview
 
 
-def _written_head(uri: str, window: tuple[str, Any, Any] | None, rows: int = 5) -> pl.DataFrame:
+def _written_head(connection: TableConnection, window: tuple[str, Any, Any] | None, rows: int = 5) -> pl.DataFrame:
     """The first rows of what was just written, read back without Spark."""
-    frame = pl.scan_delta(uri)
+    frame = pl.scan_delta(connection.table_uri, storage_options=connection.storage_options or None)
     if window is not None:
         frame = frame.filter(window_filter(*window))
     return frame.head(rows).collect()
@@ -49,8 +49,7 @@ class WeeklyDeltaSparkTypeHandler(DbTypeHandler[DataFrame]):
                       connection: TableConnection) -> None:
         window = _window(table_slice)
         writer = obj.write.format("delta").mode("overwrite").option(
-            "userMetadata",
-            json.dumps({"dagster_run_id": context.run_id, "asset": context.asset_key.to_user_string(), "engine": "spark"}),
+            "userMetadata", json.dumps({**commit_metadata(context), "engine": "spark"})
         )
         if window is not None:
             column, start, end = window
@@ -68,13 +67,9 @@ class WeeklyDeltaSparkTypeHandler(DbTypeHandler[DataFrame]):
         written = int((commit.get("operationMetrics") or {}).get("numOutputRows", 0))
         schema = pl.from_arrow(pa.schema(table.schema().to_arrow()).empty_table()).schema
         context.add_output_metadata({
-            "dagster/row_count": MetadataValue.int(written),
-            "dagster/column_schema": column_schema(schema),
-            "dagster/uri": MetadataValue.path(connection.table_uri),
-            "delta_version": MetadataValue.int(table.version()),
-            "table_rows_total": MetadataValue.int(_count_rows(table)),
+            **written_metadata(table, connection.table_uri, written, schema),
             "engine": "spark",
-            "preview": MetadataValue.md(markdown_preview(_written_head(connection.table_uri, window))),
+            "preview": MetadataValue.md(markdown_preview(_written_head(connection, window))),
         })
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection: TableConnection) -> DataFrame:
