@@ -3,21 +3,20 @@
 Heavy assets declare their inputs as :data:`LakeFrame`. The lake's IO manager loads a LakeFrame as
 a lazy polars scan or, when its engine is ``spark``, as a Spark DataFrame over the same Delta
 table; an asset then picks the implementation by the kind of frame it was given
-(:func:`implementation`) and returns a frame of the same kind, which the IO manager writes back
-with the same replace-where semantics. Inputs typed ``pl.LazyFrame``/``pl.DataFrame`` (model
+(:func:`is_spark`) and returns a frame of the same kind, which the IO manager writes back with
+the same replace-where semantics. Inputs typed ``pl.LazyFrame``/``pl.DataFrame`` (model
 training, e-mails) stay polars whatever the engine.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 import dagster as dg
 import polars as pl
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler
 from dagster_deltalake.io_manager import DeltaLakeDbClient
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from olist_next_assets.lib.delta_io import WeeklyDeltaPolarsIOManager
 
@@ -41,15 +40,6 @@ LakeFrame = dg.DagsterType(
 )
 
 
-def implementation(frame: Any, polars_module: ModuleType, spark_module_name: str) -> ModuleType:
-    """The module implementing a transform for this kind of frame (the Spark one imported lazily)."""
-    if is_spark(frame):
-        import importlib
-
-        return importlib.import_module(spark_module_name)
-    return polars_module
-
-
 class SparkResource(dg.ConfigurableResource):
     """The Spark session of the ``spark`` engine, created lazily by dagster-pyspark's
     ``LazyPySparkResource`` (nothing starts unless a step needs Spark; one session, hence one
@@ -65,13 +55,19 @@ class SparkResource(dg.ConfigurableResource):
     """Any Spark setting (executor memory, shuffle partitions...), over the defaults."""
     delta_jars: str = "auto"
 
+    _lazy: Any = PrivateAttr(default=None)
+
     def session(self):
-        from dagster_pyspark import LazyPySparkResource
+        """The session, created on first use (the Delta jars are resolved once, then)."""
+        if self._lazy is None:
+            from dagster_pyspark import LazyPySparkResource
 
-        from olist_next_assets.lib.spark.session import quiet, spark_config
+            from olist_next_assets.lib.spark.session import quiet, spark_config
 
-        lazy = LazyPySparkResource(spark_config=spark_config(self.master, self.spark_config, self.delta_jars))
-        return quiet(lazy.spark_session)
+            self._lazy = LazyPySparkResource(
+                spark_config=spark_config(self.master, self.spark_config, self.delta_jars))
+            quiet(self._lazy.spark_session)
+        return self._lazy.spark_session
 
 
 class ComputeEngine(dg.ConfigurableResource):

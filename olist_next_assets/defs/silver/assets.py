@@ -13,7 +13,7 @@ import polars as pl
 from olist_next_assets.defs.common import delta_asset, engine_output, upstream
 from olist_next_assets.lib import silver
 from olist_next_assets.lib.delta_io import column_schema
-from olist_next_assets.lib.engine import implementation, is_spark
+from olist_next_assets.lib.engine import is_spark
 from olist_next_assets.lib.sentiment import sentiment_expr
 
 SCHEMAS = {
@@ -34,7 +34,12 @@ def _in(key: list[str], **kwargs: Any) -> dg.AssetIn:
 
 
 def _impl(frame: Any):
-    return implementation(frame, silver, "olist_next_assets.lib.spark.silver")
+    """The transformations for this kind of frame: polars (the specification) or their Spark twins."""
+    if is_spark(frame):
+        from olist_next_assets.lib.spark import silver as spark_silver
+
+        return spark_silver
+    return silver
 
 
 @_silver("customers", partitioned=False, ins={"customers": _in(["bronze", "customers"])},
