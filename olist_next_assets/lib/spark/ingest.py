@@ -84,6 +84,7 @@ from olist_next_assets.lib.ingest import (
     read_snapshot,
 )
 from olist_next_assets.lib.ingest import parse_records as polars_parse_records
+from olist_next_assets.lib.spark.arrow import spark_type
 
 NULL_SENTINEL = "\u0000\u0001olist-null\u0001\u0000"
 LINE = "__line"
@@ -231,11 +232,6 @@ def parse_records(spark: SparkSession, source: Path | SourceSnapshot, header: So
     return SparkParsedSource(records, encoding, "spark")
 
 
-def read_records(spark: SparkSession, source: Path | SourceSnapshot, header: SourceHeader) -> DataFrame:
-    """All records as text, with the physical line on which each starts (see :func:`parse_records`)."""
-    return parse_records(spark, source, header).records
-
-
 def _is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
@@ -301,17 +297,6 @@ def _from_polars(spark: SparkSession, records: pl.DataFrame, header: SourceHeade
 
 # ---------------------------------------------------------------------------------------------
 # Typing and quarantine reasons (lib.ingest._parse and _errors)
-
-
-def spark_type(dtype: pl.DataType) -> T.DataType:
-    """The Spark type of a contract (polars) type: the one Delta stores for both."""
-    if dtype == TIMESTAMP:
-        return T.TimestampType()
-    for polars_type, spark in ((pl.String, T.StringType()), (pl.Int32, T.IntegerType()), (pl.Int64, T.LongType()),
-                               (pl.Float64, T.DoubleType()), (pl.Date, T.DateType())):
-        if dtype == polars_type:
-            return spark
-    raise TypeError(f"no Spark type for {dtype}")
 
 
 def strip(column: Column) -> Column:
@@ -443,7 +428,7 @@ def ingest(
     """Split source records into bronze and quarantine rows for a partition window.
 
     The arguments and rules are those of ``lib.ingest.ingest``; ``raw`` comes from
-    :func:`read_records`, ``order_weeks`` is a Spark DataFrame of (order_id, week) and
+    :func:`parse_records` (its ``records``), ``order_weeks`` is a Spark DataFrame of (order_id, week) and
     ``written_at`` the snapshot's ``written_at``. The counts come from one aggregation; ``bronze``
     and ``quarantine`` are lazy DataFrames over ``raw``.
     """

@@ -17,18 +17,7 @@ from pyspark.sql import functions as F
 
 from olist_next_assets.lib.churn.scoring import SCORE_SCHEMA
 from olist_next_assets.lib.contracts import WEEK_COLUMN
-from olist_next_assets.lib.spark.arrow import for_spark
-
-
-def spark_schema(schema: pl.Schema) -> str:
-    """A DDL schema string for a polars schema of simple types."""
-    names = {pl.Date: "date", pl.String: "string", pl.Float64: "double", pl.Int64: "bigint", pl.Int32: "int",
-             pl.Boolean: "boolean"}
-    parts = []
-    for name, dtype in schema.items():
-        kind = "timestamp" if isinstance(dtype, pl.Datetime) else names[dtype.base_type()]
-        parts.append(f"`{name}` {kind}")
-    return ", ".join(parts)
+from olist_next_assets.lib.spark.arrow import for_spark, spark_schema
 
 
 def score_weeks(snapshot: DataFrame, models: dict[dt.date, tuple[object, int, str]], *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pyarrow as pa
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, StructField, StructType
 from pyspark.sql.window import Window
@@ -19,12 +19,8 @@ from pyspark.sql.window import Window
 from olist_next_assets.lib.contracts import WEEK_COLUMN
 from olist_next_assets.lib.silver import MISSING_TRANSLATIONS, NOT_A_PURCHASE, UNKNOWN_CATEGORY
 from olist_next_assets.lib.spark.arrow import for_spark
+from olist_next_assets.lib.spark.ingest import strip  # polars' strip_chars, as bronze parsing uses it
 from olist_next_assets.lib.spark.snapshots import days_between  # the bit-exact twin of polars' rounding
-
-
-def strip(column: Column) -> Column:
-    """polars ``str.strip_chars()``: Unicode whitespace at both ends."""
-    return F.regexp_replace(column, r"(?U)^\s+|\s+$", "")
 
 
 def silver_customers(customers: DataFrame) -> DataFrame:
